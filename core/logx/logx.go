@@ -1,0 +1,91 @@
+// Package logx is PubSubX's diagnostic logger: one line per event, "LEVEL:
+// message", written whole to an io.Writer (stdout for the server). It is
+// small on purpose: the broker logs connection lifecycle events and warnings,
+// never per-message work unless Debug is enabled, and checks Enabled before
+// formatting anything on a hot path.
+package logx
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// Level orders the severities; a Logger prints lines at or above its level.
+type Level int32
+
+// Levels, lowest first.
+const (
+	Debug Level = iota
+	Info
+	Warn
+	Error
+	Off
+)
+
+var levelNames = [...]string{"DEBUG", "INFO", "WARN", "ERROR", "OFF"}
+
+// String returns "DEBUG", "INFO", "WARN", "ERROR" or "OFF".
+func (l Level) String() string {
+	if l >= 0 && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "LEVEL(" + fmt.Sprint(int32(l)) + ")"
+}
+
+// Logger writes leveled lines. It is safe for concurrent use: each line is one
+// Write call under a mutex, so lines never interleave. A nil *Logger discards
+// everything.
+type Logger struct {
+	level atomic.Int32
+	mu    sync.Mutex
+	w     io.Writer
+	buf   []byte
+}
+
+// New returns a Logger writing lines at or above level to w.
+func New(w io.Writer, level Level) *Logger {
+	l := &Logger{w: w}
+	l.level.Store(int32(level))
+	return l
+}
+
+// SetLevel changes the level; safe at any time.
+func (l *Logger) SetLevel(level Level) { l.level.Store(int32(level)) }
+
+// Enabled reports whether lines at level would be printed.
+func (l *Logger) Enabled(level Level) bool {
+	return l != nil && level >= Level(l.level.Load())
+}
+
+// Logf prints one line "LEVEL: message" when level is enabled.
+func (l *Logger) Logf(level Level, format string, args ...any) {
+	if !l.Enabled(level) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf[:0], level.String()...)
+	l.buf = append(l.buf, ": "...)
+	l.buf = fmt.Appendf(l.buf, format, args...)
+	if n := len(l.buf); n == 0 || l.buf[n-1] != '\n' {
+		l.buf = append(l.buf, '\n')
+	}
+	l.w.Write(l.buf) // a logger has nowhere to report its own failure
+	if cap(l.buf) > 64<<10 {
+		l.buf = nil
+	}
+}
+
+// Debugf logs at Debug level.
+func (l *Logger) Debugf(format string, args ...any) { l.Logf(Debug, format, args...) }
+
+// Infof logs at Info level.
+func (l *Logger) Infof(format string, args ...any) { l.Logf(Info, format, args...) }
+
+// Warnf logs at Warn level.
+func (l *Logger) Warnf(format string, args ...any) { l.Logf(Warn, format, args...) }
+
+// Errorf logs at Error level.
+func (l *Logger) Errorf(format string, args ...any) { l.Logf(Error, format, args...) }
