@@ -184,19 +184,16 @@ func (ws *workspace) fanout(topic []byte) int {
 		ws.deliver(&res.Subs[i])
 	}
 	for _, g := range res.Shared {
-		d, ok := g.Pick(sessionReady)
-		if !ok {
-			d, ok = g.Pick(sessionAny)
-		}
-		if ok {
+		if d, ok := g.Pick(sessionReady); ok { // a ready member, or else the one whose turn it is
 			ws.deliver(&d)
 		}
 	}
 	return len(res.Subs) + len(res.Shared)
 }
 
-func sessionReady(s *clientSession) bool { return s.conn.Load() != nil && !s.slow.Load() }
-func sessionAny(*clientSession) bool     { return true }
+// sessionReady reports whether a shared group member can take a message at
+// once: online, with nothing waiting.
+func sessionReady(s *clientSession) bool { return s.conn.Load() != nil && !s.waiting.Load() }
 
 // deliver sends the routed message to one subscriber. The fast path, taken
 // for QoS 0 to an online subscriber with nothing queued, copies the encoded
@@ -231,7 +228,7 @@ func (ws *workspace) deliver(d *topics.Delivery[*clientSession]) {
 			ws.markFlush(c)
 			return
 		}
-		ws.slowConsumer++ // outbound full or closing: the session queue takes it
+		// Outbound full, or closing: the session takes it (and counts it).
 	}
 	s.deliverQueued(ws, session.Delivery{Msg: r.message(), QoS: qos, Retain: retain, SubIDs: d.IDs})
 }

@@ -29,6 +29,10 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 	}
 	reason := mqtt.Success
 	switch {
+	case isSysTopic(p.Topic):
+		reason = mqtt.NotAuthorized
+		ws.denied++
+		b.log.Warnf("Client %s: publish to %s refused: $SYS topics belong to the broker", c.id, p.Topic)
 	case !c.ident.canPublish(b, p.Topic):
 		reason = mqtt.NotAuthorized
 		ws.denied++
@@ -180,6 +184,10 @@ func (c *conn) handleDisconnect(ws *workspace, body []byte) error {
 	}
 	s.mu.Unlock()
 	c.graceful.Store(true)
+	c.state.Store(stateClosing)
+	// Detach now rather than in OnClose: a client that reconnects the moment
+	// it sees the socket close must find the session already ended or kept.
+	c.b.detach(c, "")
 	return errClientDisconnected
 }
 
@@ -213,11 +221,13 @@ func (b *Broker) publishWill(w *will) {
 	b.log.Infof("Will of %s published to %s (%d subscribers)", w.clientID, m.Topic, n)
 }
 
-// canPublish applies the ACL's write rule; clients may not publish to
-// $SYS topics, which belong to the broker.
+// canPublish applies the ACL's write rule (and refuses $SYS topics).
 func (id *identity) canPublish(b *Broker, topic []byte) bool {
-	if len(topic) >= 4 && string(topic[:4]) == "$SYS" {
-		return false
-	}
-	return b.cfg.ACL == nil || b.cfg.ACL.CanPublish(id.clientID, id.username, id.hasUsername, topic)
+	return !isSysTopic(topic) && (b.cfg.ACL == nil || b.cfg.ACL.CanPublish(id.clientID, id.username, id.hasUsername, topic))
+}
+
+// isSysTopic reports whether topic is in the broker's own $SYS tree, which
+// clients may not publish to.
+func isSysTopic(topic []byte) bool {
+	return len(topic) >= 4 && string(topic[:4]) == "$SYS"
 }

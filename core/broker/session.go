@@ -25,6 +25,7 @@ type clientSession struct {
 
 	conn    atomic.Pointer[conn]
 	slow    atomic.Bool
+	waiting atomic.Bool              // deliveries wait in the queue or for resending
 	ident   atomic.Pointer[identity] // of the attached client, for the ACL
 	dropped atomic.Int64             // deliveries this client lost to bounds
 
@@ -37,6 +38,7 @@ type clientSession struct {
 	expiry   time.Duration // how long the session outlives its connection
 	will     *will         // the attached (or lost) connection's will
 	epoch    uint64        // bumped on every attach and detach; timers check it
+	resends  int           // in-flight entries marked Resend
 	timer    *time.Timer   // session expiry or will delay, while away
 	ended    bool
 	warnedAt time.Time // last WARN about drops, to rate-limit them
@@ -69,11 +71,12 @@ func (s *clientSession) deliverQueued(ws *workspace, d session.Delivery) {
 		return
 	}
 	c := s.conn.Load()
-	if c != nil && s.queue.Len() == 0 {
+	if c != nil && !s.waiting.Load() {
 		switch s.sendLocked(ws, c, d) {
 		case sent:
 			return
 		case waitOutput:
+			ws.slowConsumer++
 			s.b.markBacklogged(s)
 		}
 	}
@@ -83,6 +86,7 @@ func (s *clientSession) deliverQueued(ws *workspace, d session.Delivery) {
 // enqueueLocked appends d to the queue, or counts it dropped at the bound.
 func (s *clientSession) enqueueLocked(ws *workspace, d session.Delivery) {
 	s.slow.Store(true)
+	s.waiting.Store(true)
 	if s.queue.Push(d) {
 		return
 	}
@@ -125,7 +129,6 @@ func (s *clientSession) sendLocked(ws *workspace, c *conn, d session.Delivery) s
 		if c.state.Load() == stateClosing {
 			return waitClosed
 		}
-		ws.slowConsumer++
 		return waitOutput
 	}
 	assign.commit(c)
@@ -134,45 +137,39 @@ func (s *clientSession) sendLocked(ws *workspace, c *conn, d session.Delivery) s
 	return sent
 }
 
-// drainLocked sends queued deliveries while the client takes them and
-// reports whether the session should be retried later (outbound full).
+// drainLocked sends what waits for the ready connection, as far as it takes
+// it: in-flight entries marked for resending, then the queue. It reports
+// whether the session should be retried later (outbound full).
 func (s *clientSession) drainLocked(ws *workspace) (retry bool) {
 	c := s.conn.Load()
 	if c == nil {
 		return false
 	}
-	result := sent
-	for {
+	result := s.resendLocked(ws, c)
+	for result == sent {
 		d, ok := s.queue.Peek()
 		if !ok {
 			break
 		}
-		if result = s.sendLocked(ws, c, d); result != sent {
-			break
+		if result = s.sendLocked(ws, c, d); result == sent {
+			s.queue.Pop()
 		}
-		s.queue.Pop()
 	}
 	s.updateSlowLocked(c)
 	return result == waitOutput
 }
 
-// updateSlowLocked decides whether deliveries may bypass mu.
-func (s *clientSession) updateSlowLocked(c *conn) {
-	s.slow.Store(c == nil || s.queue.Len() > 0 || c.aliasOut != nil)
-}
-
-// resume makes c the session's ready connection: in-flight messages are sent
-// again (PUBLISH with DUP, or PUBREL) in their original order
-// [MQTT-4.4.0-1], then the queue drains as far as c takes it. Called after
-// CONNACK was written, so these follow it on the wire.
-func (s *clientSession) resume(ws *workspace, c *conn, window int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.owner != c {
-		return // taken over meanwhile
+// resendLocked writes the in-flight entries marked Resend, in their
+// original order [MQTT-4.4.0-1]: PUBLISH with DUP set, or PUBREL.
+func (s *clientSession) resendLocked(ws *workspace, c *conn) sendResult {
+	result := sent
+	if s.resends == 0 {
+		return result
 	}
-	s.inflight.Window = window
 	s.inflight.Each(func(e *session.Outflight) {
+		if !e.Resend || result != sent {
+			return
+		}
 		var pkt []byte
 		if e.Phase == session.AwaitPubcomp {
 			pkt = mqtt.AppendAck(ws.out[:0], c.version, &mqtt.Ack{Type: mqtt.PUBREL, PacketID: e.ID})
@@ -180,9 +177,41 @@ func (s *clientSession) resume(ws *workspace, c *conn, window int) {
 			pkt, _ = ws.encodeDelivery(c, e.Delivery, e.ID, true)
 		}
 		ws.out = pkt[:0]
-		if _, err := c.ec.Write(pkt); err == nil {
-			ws.markFlush(c)
+		if _, err := c.ec.Write(pkt); err != nil {
+			result = waitOutput
+			if c.state.Load() == stateClosing {
+				result = waitClosed
+			}
+			return
 		}
+		e.Resend = false
+		s.resends--
+		ws.markFlush(c)
+	})
+	return result
+}
+
+// updateSlowLocked decides whether deliveries may bypass mu.
+func (s *clientSession) updateSlowLocked(c *conn) {
+	waiting := s.queue.Len() > 0 || s.resends > 0
+	s.waiting.Store(waiting)
+	s.slow.Store(c == nil || waiting || c.aliasOut != nil)
+}
+
+// resume makes c the session's ready connection: in-flight messages are sent
+// again, then the queue drains as far as c takes it. Called after CONNACK was
+// written, so these follow it on the wire.
+func (s *clientSession) resume(ws *workspace, c *conn, window int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner != c {
+		return // taken over meanwhile
+	}
+	s.inflight.Window = window
+	s.resends = 0
+	s.inflight.Each(func(e *session.Outflight) {
+		e.Resend = true
+		s.resends++
 	})
 	s.conn.Store(c)
 	if s.drainLocked(ws) {
@@ -225,6 +254,8 @@ func (s *clientSession) endLocked() int {
 	}
 	s.filters = nil
 	s.qos2in.Clear()
+	s.resends = 0
+	s.waiting.Store(false)
 	return s.queue.Clear() + s.inflight.Clear()
 }
 

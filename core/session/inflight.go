@@ -14,6 +14,9 @@ const (
 type Outflight struct {
 	ID    uint16
 	Phase Phase
+	// Resend marks an entry to send again (PUBLISH with DUP, or PUBREL) on
+	// the session's new connection; cleared once written.
+	Resend bool
 	Delivery
 }
 

@@ -54,14 +54,15 @@ type SharedGroup[S comparable] struct {
 	cursor *atomic.Uint64
 }
 
-// Pick chooses the member to receive the next message, round-robin, skipping
-// members for which available returns false (a nil available accepts every
-// member). It returns false when no member is available: the caller then
-// decides, for instance to queue the message for an offline member's session
-// or to drop it. Pick never blocks and is safe for concurrent use; concurrent
-// callers may occasionally pick the same member, which only makes the
-// rotation approximate.
-func (g *SharedGroup[S]) Pick(available func(S) bool) (Delivery[S], bool) {
+// Pick chooses the member to receive the next message: round-robin over the
+// members for which prefer returns true (a nil prefer accepts every member);
+// when prefer refuses them all, the member whose turn it is, so that the
+// message still goes to the group (for instance into an absent member's
+// session queue). The rotation advances once per call whatever the outcome.
+// ok is false only for a group without members. Pick never blocks and is
+// safe for concurrent use; concurrent callers may occasionally pick the same
+// member, which only makes the rotation approximate.
+func (g *SharedGroup[S]) Pick(prefer func(S) bool) (d Delivery[S], ok bool) {
 	n := uint64(len(g.Members))
 	if n == 0 {
 		return Delivery[S]{}, false
@@ -69,7 +70,7 @@ func (g *SharedGroup[S]) Pick(available func(S) bool) (Delivery[S], bool) {
 	start := g.cursor.Add(1) - 1
 	for skipped := uint64(0); skipped < n; skipped++ {
 		d := g.Members[(start+skipped)%n]
-		if available == nil || available(d.Subscriber) {
+		if prefer == nil || prefer(d.Subscriber) {
 			if skipped > 0 {
 				// Resume after the member picked, not after the first one
 				// tried, so the skipped members' turn does not fall to it again.
@@ -78,7 +79,7 @@ func (g *SharedGroup[S]) Pick(available func(S) bool) (Delivery[S], bool) {
 			return d, true
 		}
 	}
-	return Delivery[S]{}, false
+	return g.Members[start%n], true
 }
 
 // shareGroup is a shared subscription held in the trie.

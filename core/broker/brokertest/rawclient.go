@@ -66,12 +66,7 @@ func (c *RawClient) Connect(clientID string, clean bool, edit func(*mqtt.Connect
 		edit(cp)
 	}
 	c.Send(mqtt.AppendConnect(nil, cp))
-	p := c.Expect(mqtt.CONNACK)
-	ack := &mqtt.Connack{}
-	if err := mqtt.DecodeConnack(c.Version, p.Body, ack); err != nil {
-		c.t.Fatalf("brokertest: CONNACK: %v", err)
-	}
-	return ack
+	return c.ExpectConnack()
 }
 
 // Subscribe subscribes to filters at qos with packet id 1 (edit may adjust
