@@ -1,8 +1,14 @@
 package registry
 
-import "github.com/pubsubx/pubsubx/engines"
+import (
+	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/epoll"
+)
 
 // platformEngines lists the Linux-only engines, in order of preference.
 func platformEngines() []engines.Info {
-	return []engines.Info{}
+	return []engines.Info{
+		{Name: epoll.Name, New: epoll.NewEngine},
+		// Further Linux-only engines are added here.
+	}
 }
