@@ -209,7 +209,7 @@ func (c *conn) OnClose(err error) {
 	if c.sess == nil {
 		return
 	}
-	why := "connection closed by client"
+	why := "connection closed without DISCONNECT"
 	if r := c.endReason.Load(); r != nil {
 		why = *r
 	} else if err != nil && !errors.Is(err, io.EOF) {

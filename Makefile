@@ -1,0 +1,60 @@
+# PubSubX: make help lists the targets.
+GO        ?= go
+PORT      ?= 12000
+ENGINE    ?=
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+COUNT     ?= 5
+BIN       := bin
+
+ENGINE_FLAG := $(if $(ENGINE),-engine $(ENGINE),)
+
+.PHONY: help setup build run test race short fuzz bench loadgen compare report lint fmt vet cross clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+setup: ## install what builds and tests need (Debian/Ubuntu: mosquitto, mosquitto-clients, tmux; Go modules)
+	@if command -v apt-get >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto mosquitto-clients tmux >/dev/null; \
+	else echo "setup: no apt-get here; install mosquitto and mosquitto-clients yourself for the interop tests"; fi
+	$(GO) mod download
+	@$(GO) version
+
+build: ## build the server, client and loadgen into ./bin
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: ## run the server on PORT (default 12000; ENGINE=epoll|netpoll|goroutine)
+	$(GO) run ./cmd/pubsubx-server $(ENGINE_FLAG) $(PORT)
+
+test: ## run every test with the race detector (what CI runs)
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+short: ## quick tests without the race detector
+	$(GO) test -count=1 -short ./...
+
+fuzz: ## fuzz the MQTT packet parser for FUZZTIME (default 30s)
+	$(GO) test ./core/mqtt -run '^$$' -fuzz FuzzParser -fuzztime $(FUZZTIME)
+
+bench: ## engine fan-out benchmarks, COUNT runs, compared with benchstat (bench.txt)
+	$(GO) test ./engines/ -run '^$$' -bench BenchmarkFanout -benchtime $(BENCHTIME) -count $(COUNT) | tee bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col /engine bench.txt
+
+lint: fmt vet ## gofmt and go vet
+
+fmt:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+cross: ## check that the client builds for Windows and macOS and the module for both
+	GOOS=windows $(GO) build -o /dev/null ./cmd/pubsubx-client
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/pubsubx-client
+	GOOS=windows $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
+
+clean: ## remove build output
+	rm -rf $(BIN) bench.txt
