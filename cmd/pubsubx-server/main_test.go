@@ -301,4 +301,3 @@ func TestInteropPersistentSession(t *testing.T) {
 		}
 	}
 }
-
