@@ -35,8 +35,9 @@ test: ## run every test with the race detector (what CI runs)
 short: ## quick tests without the race detector
 	$(GO) test -count=1 -short ./...
 
-fuzz: ## fuzz the MQTT packet parser for FUZZTIME (default 30s)
+fuzz: ## fuzz the packet parser, then a live broker connection, FUZZTIME each (default 30s)
 	$(GO) test ./core/mqtt -run '^$$' -fuzz FuzzParser -fuzztime $(FUZZTIME)
+	$(GO) test ./core/broker -run '^$$' -fuzz FuzzConnectionInput -fuzztime $(FUZZTIME)
 
 bench: ## engine fan-out benchmarks, COUNT runs, compared with benchstat (bench.txt)
 	$(GO) test ./engines/ -run '^$$' -bench BenchmarkFanout -benchtime $(BENCHTIME) -count $(COUNT) | tee bench.txt

@@ -30,6 +30,13 @@ func (s *sinkConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// bytesWritten returns the bytes written so far.
+func (s *sinkConn) bytesWritten() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.written
+}
+
 func (s *sinkConn) Flush() error {
 	s.mu.Lock()
 	s.flushes++
