@@ -5,7 +5,13 @@ ENGINE    ?=
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 COUNT     ?= 5
+ADDR      ?= 127.0.0.1:$(PORT)
+DIR       ?=
+LOADGEN_FLAGS ?=
+COMPARE_FLAGS ?=
 BIN       := bin
+LOADGEN   := $(BIN)/pubsubx-loadgen
+COMPARE   := $(LOADGEN) compare -server-bin $(BIN)/pubsubx-server $(COMPARE_FLAGS)
 
 ENGINE_FLAG := $(if $(ENGINE),-engine $(ENGINE),)
 
@@ -43,6 +49,21 @@ bench: ## engine fan-out benchmarks, COUNT runs, compared with benchstat (bench.
 	$(GO) test ./engines/ -run '^$$' -bench BenchmarkFanout -benchtime $(BENCHTIME) -count $(COUNT) | tee bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col /engine bench.txt
 
+loadgen: build ## one scenario against a running broker at ADDR (default 127.0.0.1:PORT; LOADGEN_FLAGS=...)
+	$(LOADGEN) run -addr $(ADDR) $(LOADGEN_FLAGS)
+
+compare: build ## every engine and mosquitto: fan-out 1->100, 1->1000, rate steps, idle memory (results/; COMPARE_FLAGS=...)
+	$(COMPARE) -scenario fanout -subs 100 -rate 10000
+	$(COMPARE) -scenario fanout -subs 100 -rate 50000
+	$(COMPARE) -scenario fanout -subs 1000 -rate 1000
+	$(COMPARE) -scenario fanout -subs 1000 -rate 5000
+	$(COMPARE) -scenario fanout -subs 100 -mode step -rate 10000 -step-p99 5ms -warmup 500ms -duration 2s -trials 3
+	$(COMPARE) -scenario idle -conns 19000 -connect-rate 2000 -rate 1000
+
+report: ## regenerate DIR's report.md and plots from its run.json (DIR=results/...)
+	@test -n "$(DIR)" || { echo "usage: make report DIR=results/DATE_NAME"; exit 2; }
+	$(GO) run ./cmd/pubsubx-loadgen report $(DIR)
+
 lint: fmt vet ## gofmt and go vet
 
 fmt:
@@ -57,5 +78,5 @@ cross: ## check that the client builds for Windows and macOS and the module for 
 	GOOS=windows $(GO) build ./...
 	GOOS=darwin $(GO) build ./...
 
-clean: ## remove build output
+clean: ## remove build output (results/ stays)
 	rm -rf $(BIN) bench.txt
