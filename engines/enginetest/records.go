@@ -20,13 +20,18 @@ func pattern(n int, seed uint64) []byte {
 	return buf
 }
 
-// A record is a self-delimiting message with which the scenarios check that
-// concurrent Writes stay whole and in order: stream id (1 byte), sequence
-// number (4 bytes), payload length (2 bytes), payload derived from the three.
-const recordHeaderLen = 7
+// A record is a self-delimiting message with which the scenarios, and engines'
+// own tests, check that concurrent Writes stay whole and in order: stream id
+// (1 byte), sequence number (4 bytes), payload length (2 bytes), payload
+// derived from the three.
 
-// appendRecord appends the record seq of stream, with size payload bytes.
-func appendRecord(dst []byte, stream byte, seq uint32, size int) []byte {
+// RecordHeaderLen is the size of a record's header: a record of size payload
+// bytes is RecordHeaderLen+size bytes long.
+const RecordHeaderLen = 7
+
+// AppendRecord appends to dst the record seq of stream, with size payload
+// bytes (at most 65535), and returns the extended slice.
+func AppendRecord(dst []byte, stream byte, seq uint32, size int) []byte {
 	dst = append(dst, stream)
 	dst = binary.BigEndian.AppendUint32(dst, seq)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(size))
@@ -42,7 +47,7 @@ func recordByte(stream byte, seq uint32, i int) byte {
 
 // readRecord reads one record from r and checks its payload.
 func readRecord(r *bufio.Reader) (stream byte, seq uint32, err error) {
-	var hdr [recordHeaderLen]byte
+	var hdr [RecordHeaderLen]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, 0, err
 	}
@@ -60,20 +65,24 @@ func readRecord(r *bufio.Reader) (stream byte, seq uint32, err error) {
 	return stream, seq, nil
 }
 
-// recordReader reads records from a client connection in order.
-type recordReader struct {
+// RecordReader reads records from a client connection and checks them. It
+// is not safe for concurrent use.
+type RecordReader struct {
 	conn net.Conn
 	r    *bufio.Reader
 	next map[byte]uint32 // next sequence number expected per stream
 }
 
-func newRecordReader(c net.Conn) *recordReader {
-	return &recordReader{conn: c, r: bufio.NewReader(c), next: make(map[byte]uint32)}
+// NewRecordReader returns a RecordReader of c that expects every stream to
+// start at sequence number 0.
+func NewRecordReader(c net.Conn) *RecordReader {
+	return &RecordReader{conn: c, r: bufio.NewReaderSize(c, 64<<10), next: make(map[byte]uint32)}
 }
 
-// expect reads n records within Timeout and checks that each stream's
-// sequence numbers follow each other without gap or repeat.
-func (rr *recordReader) expect(n int) error {
+// Expect reads n records within Timeout and checks that each is whole and
+// that each stream's sequence numbers follow each other without gap or
+// repeat. It may be called from any goroutine, one at a time.
+func (rr *RecordReader) Expect(n int) error {
 	rr.conn.SetReadDeadline(time.Now().Add(Timeout))
 	for i := range n {
 		stream, seq, err := readRecord(rr.r)

@@ -34,7 +34,7 @@ const recordSize = 1000
 // each until the queue stays full: Write has returned ErrOutboundFull for
 // settle, so the socket takes no more (the client does not read). It returns
 // the sequence number of the record that did not fit.
-func fillUntilFull(t *testing.T, p *peer) uint32 {
+func fillUntilFull(t *testing.T, p *Peer) uint32 {
 	t.Helper()
 	const (
 		limit  = 256 << 20 // far beyond any socket buffer
@@ -44,7 +44,7 @@ func fillUntilFull(t *testing.T, p *peer) uint32 {
 	var rec []byte
 	var fullSince time.Time
 	for seq, total := uint32(0), 0; ; {
-		rec = appendRecord(rec[:0], 0, seq, recordSize)
+		rec = AppendRecord(rec[:0], 0, seq, recordSize)
 		_, err := p.Write(rec)
 		switch {
 		case errors.Is(err, engines.ErrOutboundFull):
@@ -72,9 +72,9 @@ func fillUntilFull(t *testing.T, p *peer) uint32 {
 }
 
 // writeWhenRoom writes p, retrying while the queue is full, within Timeout.
-func writeWhenRoom(t *testing.T, p *peer, data []byte) {
+func writeWhenRoom(t *testing.T, p *Peer, data []byte) {
 	t.Helper()
-	waitUntil(t, "room in the outbound queue", func() bool {
+	WaitUntil(t, "room in the outbound queue", func() bool {
 		_, err := p.Write(data)
 		if err != nil && !errors.Is(err, engines.ErrOutboundFull) {
 			t.Fatalf("Write: %v", err)
@@ -91,9 +91,9 @@ func writeWhenRoom(t *testing.T, p *peer, data []byte) {
 // connection carries on; once the peer reads, everything queued arrives and
 // Writes succeed again.
 func testOutboundBound(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{MaxOutboundBytes: smallBound}, echo)
-	slow, sp := h.connect(t)
-	fast, _ := h.connect(t)
+	h := start(t, newEngine, engines.Options{MaxOutboundBytes: smallBound}, Echo)
+	slow, sp := h.Dial(t)
+	fast, _ := h.Dial(t)
 
 	if n, err := sp.Write(make([]byte, smallBound+1)); n != 0 || !errors.Is(err, engines.ErrOutboundFull) {
 		t.Fatalf("Write of MaxOutboundBytes+1 bytes = %d, %v; want 0, ErrOutboundFull", n, err)
@@ -101,15 +101,15 @@ func testOutboundBound(t *testing.T, newEngine factory) {
 	next := fillUntilFull(t, sp)
 
 	msg := pattern(1<<10, 7)
-	mustWrite(t, fast, msg)
-	sameBytes(t, "echo on another connection while one queue is full", mustRead(t, fast, len(msg)), msg)
+	MustWrite(t, fast, msg)
+	sameBytes(t, "echo on another connection while one queue is full", MustRead(t, fast, len(msg)), msg)
 
 	const more = 200 // records written after the peer starts reading
 	read := make(chan error, 1)
-	go func() { read <- newRecordReader(slow).expect(int(next) + more) }()
+	go func() { read <- NewRecordReader(slow).Expect(int(next) + more) }()
 	var rec []byte
 	for seq := next; seq < next+more; seq++ {
-		rec = appendRecord(rec[:0], 0, seq, recordSize)
+		rec = AppendRecord(rec[:0], 0, seq, recordSize)
 		writeWhenRoom(t, sp, rec)
 	}
 	if err := <-read; err != nil {
@@ -120,27 +120,26 @@ func testOutboundBound(t *testing.T, newEngine factory) {
 // testShutdownServeReturns: Serve returns ErrServerClosed after Shutdown, and
 // the engine accepts no more connections.
 func testShutdownServeReturns(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, echo)
-	c, p := h.connect(t)
-	if err := h.shutdown(t, Timeout); err != nil {
+	h := start(t, newEngine, engines.Options{}, Echo)
+	c, p := h.Dial(t)
+	if err := h.Shutdown(t, Timeout); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if err := h.serveResult(t); !errors.Is(err, engines.ErrServerClosed) {
+	if err := h.ServeResult(t); !errors.Is(err, engines.ErrServerClosed) {
 		t.Fatalf("Serve returned %v, want ErrServerClosed", err)
 	}
-	if err := p.waitClosed(t); err != nil {
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) at Shutdown, want nil", err)
 	}
-	expectEOF(t, c)
+	ExpectEOF(t, c)
 
-	if late, err := net.DialTimeout("tcp", h.addr, Timeout); err == nil {
+	opened := len(h.Peers())
+	if late, err := net.DialTimeout("tcp", h.Addr, Timeout); err == nil {
 		defer late.Close()
 		expectClosedByServer(t, late)
 	}
-	select {
-	case p := <-h.opened:
-		t.Fatalf("open called for %s after Shutdown", p.remote)
-	default:
+	if peers := h.Peers(); len(peers) > opened {
+		t.Fatalf("open called for %s after Shutdown", peers[opened].Remote)
 	}
 }
 
@@ -148,17 +147,17 @@ func testShutdownServeReturns(t *testing.T, newEngine factory) {
 // reaches a reading peer before EOF.
 func testShutdownFlushesQueued(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	want := pattern(32<<10, 8)
 	if _, err := p.Write(want); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if err := h.shutdown(t, Timeout); err != nil {
+	if err := h.Shutdown(t, Timeout); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	sameBytes(t, "data queued before Shutdown", mustRead(t, c, len(want)), want)
-	expectEOF(t, c)
-	if err := p.waitClosed(t); err != nil {
+	sameBytes(t, "data queued before Shutdown", MustRead(t, c, len(want)), want)
+	ExpectEOF(t, c)
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) at Shutdown, want nil", err)
 	}
 }
@@ -167,40 +166,39 @@ func testShutdownFlushesQueued(t *testing.T, newEngine factory) {
 // its context; the connection still gets its OnClose.
 func testShutdownDeadline(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{MaxOutboundBytes: smallBound}, nil)
-	stuck, sp := h.connect(t)
-	idle, ip := h.connect(t)
+	stuck, sp := h.Dial(t)
+	idle, ip := h.Dial(t)
 	fillUntilFull(t, sp)
 
 	const grace = 200 * time.Millisecond
 	began := time.Now()
-	err := h.shutdown(t, grace)
+	err := h.Shutdown(t, grace)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v, want nil or context.DeadlineExceeded", err)
 	}
 	if late := time.Since(began) - grace; late > Timeout/10 {
 		t.Fatalf("Shutdown returned %v after its context ended", late)
 	}
-	sp.waitClosed(t)
-	if err := ip.waitClosed(t); err != nil {
+	sp.WaitClosed(t)
+	if err := ip.WaitClosed(t); err != nil {
 		t.Fatalf("idle connection: OnClose(%v) at Shutdown, want nil", err)
 	}
-	expectEOF(t, idle)
+	ExpectEOF(t, idle)
 	expectClosedByServer(t, stuck)
 }
 
 // testListenerFails: when the listener fails, Serve returns its error rather
 // than hanging; Shutdown still works afterwards.
 func testListenerFails(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, echo)
-	c, _ := h.connect(t)
-	h.ln.Close()
-	err := h.serveResult(t)
+	h := start(t, newEngine, engines.Options{}, Echo)
+	c, _ := h.Dial(t)
+	h.Listener.Close()
+	err := h.ServeResult(t)
 	if err == nil || errors.Is(err, engines.ErrServerClosed) {
 		t.Fatalf("Serve returned %v after its listener failed, want the listener's error", err)
 	}
-	h.listenerFailed = true
-	if err := h.shutdown(t, Timeout); err != nil {
+	if err := h.Shutdown(t, Timeout); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	expectEOF(t, c)
+	ExpectEOF(t, c)
 }

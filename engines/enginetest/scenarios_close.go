@@ -34,7 +34,7 @@ func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
 // checkClosedConn checks a connection whose OnClose has run: every method
 // returns ErrClosed and RemoteAddr still names the client.
-func checkClosedConn(t *testing.T, p *peer, client net.Conn) {
+func checkClosedConn(t *testing.T, p *Peer, client net.Conn) {
 	t.Helper()
 	for _, b := range [][]byte{[]byte("late"), nil} {
 		if n, err := p.Write(b); n != 0 || !errors.Is(err, engines.ErrClosed) {
@@ -55,12 +55,12 @@ func checkClosedConn(t *testing.T, p *peer, client net.Conn) {
 // testPeerCloses: the client closes; the engine delivers what came before,
 // then OnClose(io.EOF).
 func testPeerCloses(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, echo)
-	c, p := h.connect(t)
-	mustWrite(t, c, []byte("ping"))
-	sameBytes(t, "echo", mustRead(t, c, 4), []byte("ping"))
+	h := start(t, newEngine, engines.Options{}, Echo)
+	c, p := h.Dial(t)
+	MustWrite(t, c, []byte("ping"))
+	sameBytes(t, "echo", MustRead(t, c, 4), []byte("ping"))
 	c.Close()
-	if err := p.waitClosed(t); !isEOF(err) {
+	if err := p.WaitClosed(t); !isEOF(err) {
 		t.Fatalf("OnClose(%v) after the peer closed, want io.EOF", err)
 	}
 	checkClosedConn(t, p, c)
@@ -70,20 +70,20 @@ func testPeerCloses(t *testing.T, newEngine factory) {
 // client then sends more, which must not reach OnData after OnClose.
 func testCloseInsideOnData(t *testing.T, newEngine factory) {
 	closeErr := make(chan error, 1)
-	h := start(t, newEngine, engines.Options{}, func(p *peer, data []byte) error {
+	h := start(t, newEngine, engines.Options{}, func(p *Peer, data []byte) error {
 		if p.dataCalls.Load() == 1 {
 			closeErr <- p.Close()
 		}
 		return nil
 	})
-	c, p := h.connect(t)
-	mustWrite(t, c, []byte("x"))
+	c, p := h.Dial(t)
+	MustWrite(t, c, []byte("x"))
 	if err := <-closeErr; err != nil {
 		t.Fatalf("first Close = %v, want nil", err)
 	}
-	expectEOF(t, c)
+	ExpectEOF(t, c)
 	c.Write([]byte("more data after the server closed")) // may fail: the server is gone
-	if err := p.waitClosed(t); err != nil {
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) after a local Close, want nil", err)
 	}
 	checkClosedConn(t, p, c)
@@ -92,14 +92,14 @@ func testCloseInsideOnData(t *testing.T, newEngine factory) {
 // testCloseFromOtherGoroutine: Close called from outside the callbacks.
 func testCloseFromOtherGoroutine(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	closeErr := make(chan error, 1)
 	go func() { closeErr <- p.Close() }()
 	if err := <-closeErr; err != nil {
 		t.Fatalf("first Close = %v, want nil", err)
 	}
-	expectEOF(t, c)
-	if err := p.waitClosed(t); err != nil {
+	ExpectEOF(t, c)
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) after a local Close, want nil", err)
 	}
 	checkClosedConn(t, p, c)
@@ -108,11 +108,11 @@ func testCloseFromOtherGoroutine(t *testing.T, newEngine factory) {
 // testOnDataError: an error from OnData closes the connection and becomes
 // OnClose's argument.
 func testOnDataError(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, func(*peer, []byte) error { return errHandler })
-	c, p := h.connect(t)
-	mustWrite(t, c, []byte("x"))
+	h := start(t, newEngine, engines.Options{}, func(*Peer, []byte) error { return errHandler })
+	c, p := h.Dial(t)
+	MustWrite(t, c, []byte("x"))
 	expectClosedByServer(t, c)
-	if err := p.waitClosed(t); !errors.Is(err, errHandler) {
+	if err := p.WaitClosed(t); !errors.Is(err, errHandler) {
 		t.Fatalf("OnClose(%v), want the OnData error %v", err, errHandler)
 	}
 	if n := p.dataCalls.Load(); n != 1 {
@@ -125,27 +125,27 @@ func testOnDataError(t *testing.T, newEngine factory) {
 // returns only after every OnClose has returned (each OnClose dawdles a bit).
 func testShutdownClosesAll(t *testing.T, newEngine factory) {
 	var returned atomic.Int32
-	h := startWithClose(t, newEngine, engines.Options{}, nil, func(*peer, error) {
+	h := Serve(t, newEngine, engines.Options{}, Handlers{Close: func(*Peer, error) {
 		time.Sleep(20 * time.Millisecond)
 		returned.Add(1)
-	})
+	}})
 	const conns = 10
 	clients := make([]net.Conn, conns)
-	peers := make([]*peer, conns)
+	peers := make([]*Peer, conns)
 	for i := range clients {
-		clients[i], peers[i] = h.connect(t)
+		clients[i], peers[i] = h.Dial(t)
 	}
-	if err := h.shutdown(t, Timeout); err != nil {
+	if err := h.Shutdown(t, Timeout); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	if n := returned.Load(); n != conns {
 		t.Fatalf("Shutdown returned when %d of %d OnClose calls had returned", n, conns)
 	}
 	for i, p := range peers {
-		if err := p.waitClosed(t); err != nil {
+		if err := p.WaitClosed(t); err != nil {
 			t.Errorf("OnClose(%v) at Shutdown, want nil", err)
 		}
-		expectEOF(t, clients[i])
+		ExpectEOF(t, clients[i])
 	}
 }
 
@@ -153,7 +153,7 @@ func testShutdownClosesAll(t *testing.T, newEngine factory) {
 // EOF, whether it was flushed already or not.
 func testCloseFlushesQueued(t *testing.T, newEngine factory) {
 	want := pattern(32<<10, 6)
-	h := start(t, newEngine, engines.Options{}, func(p *peer, data []byte) error {
+	h := start(t, newEngine, engines.Options{}, func(p *Peer, data []byte) error {
 		for i := 0; i < len(want); i += 1 << 10 {
 			if _, err := p.Write(want[i : i+1<<10]); err != nil {
 				return err
@@ -166,11 +166,11 @@ func testCloseFlushesQueued(t *testing.T, newEngine factory) {
 		}
 		return p.Close()
 	})
-	c, p := h.connect(t)
-	mustWrite(t, c, []byte("x")) // one byte: the server reads all we send
-	sameBytes(t, "data written before Close", mustRead(t, c, len(want)), want)
-	expectEOF(t, c)
-	if err := p.waitClosed(t); err != nil {
+	c, p := h.Dial(t)
+	MustWrite(t, c, []byte("x")) // one byte: the server reads all we send
+	sameBytes(t, "data written before Close", MustRead(t, c, len(want)), want)
+	ExpectEOF(t, c)
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) after a local Close, want nil", err)
 	}
 }
@@ -179,19 +179,19 @@ func testCloseFlushesQueued(t *testing.T, newEngine factory) {
 // for a connection closed locally and one closed by its peer.
 func testAfterClose(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	if err := p.Close(); err != nil {
 		t.Fatalf("first Close = %v, want nil", err)
 	}
 	checkClosedConn(t, p, c) // right after Close returned, before OnClose
-	if err := p.waitClosed(t); err != nil {
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) after a local Close, want nil", err)
 	}
 	checkClosedConn(t, p, c)
 
-	c, p = h.connect(t)
+	c, p = h.Dial(t)
 	c.Close()
-	if err := p.waitClosed(t); !isEOF(err) {
+	if err := p.WaitClosed(t); !isEOF(err) {
 		t.Fatalf("OnClose(%v) after the peer closed, want io.EOF", err)
 	}
 	checkClosedConn(t, p, c)
@@ -203,7 +203,7 @@ func testAfterClose(t *testing.T, newEngine factory) {
 // returned.
 func testConcurrentClose(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	go io.Copy(io.Discard, c)
 
 	var closed atomic.Bool // set when a Close has returned
@@ -216,7 +216,7 @@ func testConcurrentClose(t *testing.T, newEngine factory) {
 			var rec []byte
 			for seq := uint32(0); ; seq++ {
 				after := closed.Load()
-				rec = appendRecord(rec[:0], byte(w), seq, 100)
+				rec = AppendRecord(rec[:0], byte(w), seq, 100)
 				_, err := p.Write(rec)
 				if after && !errors.Is(err, engines.ErrClosed) {
 					errs <- fmt.Errorf("Write after Close returned = %v, want ErrClosed", err)
@@ -236,7 +236,7 @@ func testConcurrentClose(t *testing.T, newEngine factory) {
 			}
 		})
 	}
-	waitUntil(t, "writes before closing", func() bool { return writes.Load() >= 100 })
+	WaitUntil(t, "writes before closing", func() bool { return writes.Load() >= 100 })
 
 	var nils atomic.Int32
 	for range goroutines {
@@ -250,7 +250,7 @@ func testConcurrentClose(t *testing.T, newEngine factory) {
 			}
 		})
 	}
-	waitGroup(t, &wg)
+	WaitGroup(t, &wg, "writers and closers")
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -258,19 +258,7 @@ func testConcurrentClose(t *testing.T, newEngine factory) {
 	if n := nils.Load(); n != 1 {
 		t.Fatalf("%d concurrent Close calls returned nil, want exactly 1", n)
 	}
-	if err := p.waitClosed(t); err != nil {
+	if err := p.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v) after a local Close, want nil", err)
-	}
-}
-
-// waitGroup waits for wg within Timeout.
-func waitGroup(t *testing.T, wg *sync.WaitGroup) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(Timeout):
-		t.Fatalf("goroutines still running after %v", Timeout)
 	}
 }

@@ -29,20 +29,20 @@ func dataScenarios() []scenario {
 // testEcho: many round trips of varied sizes, then a 1 MiB stream in both
 // directions at once, written in pieces so both sides see partial reads.
 func testEcho(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, echo)
-	c, _ := h.connect(t)
+	h := start(t, newEngine, engines.Options{}, Echo)
+	c, _ := h.Dial(t)
 
 	rounds := sizes(1000, 200)
 	for i := range rounds {
 		msg := pattern(1+i*37%3000, uint64(i))
-		mustWrite(t, c, msg)
-		sameBytes(t, fmt.Sprintf("round trip %d", i), mustRead(t, c, len(msg)), msg)
+		MustWrite(t, c, msg)
+		sameBytes(t, fmt.Sprintf("round trip %d", i), MustRead(t, c, len(msg)), msg)
 	}
 
 	stream := pattern(sizes(1<<20, 256<<10), 1)
 	sent := make(chan error, 1)
 	go func() { sent <- writeInPieces(c, stream, 2) }()
-	got, err := readN(c, len(stream))
+	got, err := ReadN(c, len(stream))
 	if err != nil {
 		t.Fatalf("echoed stream: %v", err)
 	}
@@ -70,16 +70,17 @@ func writeInPieces(c net.Conn, data []byte, seed uint64) error {
 // engine may not read into it meanwhile); the handler copies it, and the copies
 // must add up to the stream the client sent.
 func testOnDataSlice(t *testing.T, newEngine factory) {
-	h := start(t, newEngine, engines.Options{}, func(p *peer, data []byte) error {
+	var received []byte // written only by OnData, read after OnClose
+	h := start(t, newEngine, engines.Options{}, func(p *Peer, data []byte) error {
 		sum := crc32.ChecksumIEEE(data)
 		runtime.Gosched() // let a misbehaving engine overwrite data now
-		p.received = append(p.received, data...)
-		if crc32.ChecksumIEEE(p.received[len(p.received)-len(data):]) != sum {
+		received = append(received, data...)
+		if crc32.ChecksumIEEE(received[len(received)-len(data):]) != sum {
 			return fmt.Errorf("enginetest: OnData's slice changed during the call")
 		}
 		return nil
 	})
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	stream := pattern(sizes(4<<20, 512<<10), 3)
 	if err := writeInPieces(c, stream, 4); err != nil {
 		t.Fatalf("client write: %v", err)
@@ -87,10 +88,10 @@ func testOnDataSlice(t *testing.T, newEngine factory) {
 	if err := c.CloseWrite(); err != nil {
 		t.Fatalf("client CloseWrite: %v", err)
 	}
-	if err := p.waitClosed(t); !isEOF(err) {
+	if err := p.WaitClosed(t); !isEOF(err) {
 		t.Fatalf("OnClose(%v), want io.EOF", err)
 	}
-	sameBytes(t, "bytes seen by OnData", p.received, stream)
+	sameBytes(t, "bytes seen by OnData", received, stream)
 	t.Logf("%d bytes in %d OnData calls", len(stream), p.dataCalls.Load())
 }
 
@@ -98,7 +99,7 @@ func testOnDataSlice(t *testing.T, newEngine factory) {
 // connection at once; each record arrives whole, each goroutine's in order.
 func testConcurrentWriters(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
+	c, p := h.Dial(t)
 	const writers = 8
 	perWriter := sizes(2000, 300)
 
@@ -107,7 +108,7 @@ func testConcurrentWriters(t *testing.T, newEngine factory) {
 		go func() {
 			var rec []byte
 			for seq := range uint32(perWriter) {
-				rec = appendRecord(rec[:0], byte(w), seq, int(seq)%97)
+				rec = AppendRecord(rec[:0], byte(w), seq, int(seq)%97)
 				if _, err := p.Write(rec); err != nil {
 					errs <- fmt.Errorf("writer %d, record %d: Write: %w", w, seq, err)
 					return
@@ -122,7 +123,7 @@ func testConcurrentWriters(t *testing.T, newEngine factory) {
 			errs <- p.Flush()
 		}()
 	}
-	if err := newRecordReader(c).expect(writers * perWriter); err != nil {
+	if err := NewRecordReader(c).Expect(writers * perWriter); err != nil {
 		t.Fatal(err)
 	}
 	for range writers {
@@ -136,8 +137,8 @@ func testConcurrentWriters(t *testing.T, newEngine factory) {
 // and one Flush deliver everything in order; the connection keeps working.
 func testFlushCoalescing(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
-	c, p := h.connect(t)
-	rr := newRecordReader(c)
+	c, p := h.Dial(t)
+	rr := NewRecordReader(c)
 	for range 3 {
 		if err := p.Flush(); err != nil {
 			t.Fatalf("Flush with nothing queued: %v", err)
@@ -146,7 +147,7 @@ func testFlushCoalescing(t *testing.T, newEngine factory) {
 	var rec []byte
 	const burst = 1000
 	for seq := range uint32(burst) {
-		rec = appendRecord(rec[:0], 1, seq, 16)
+		rec = AppendRecord(rec[:0], 1, seq, 16)
 		if _, err := p.Write(rec); err != nil {
 			t.Fatalf("Write %d: %v", seq, err)
 		}
@@ -156,20 +157,20 @@ func testFlushCoalescing(t *testing.T, newEngine factory) {
 			t.Fatalf("Flush: %v", err)
 		}
 	}
-	if err := rr.expect(burst); err != nil {
+	if err := rr.Expect(burst); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Flush(); err != nil {
 		t.Fatalf("Flush after the burst: %v", err)
 	}
-	rec = appendRecord(rec[:0], 1, burst, 100)
+	rec = AppendRecord(rec[:0], 1, burst, 100)
 	if _, err := p.Write(rec); err != nil {
 		t.Fatalf("Write after the burst: %v", err)
 	}
 	if err := p.Flush(); err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
-	if err := rr.expect(1); err != nil {
+	if err := rr.Expect(1); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -180,40 +181,40 @@ func testFlushCoalescing(t *testing.T, newEngine factory) {
 func testFanOut(t *testing.T, newEngine factory) {
 	const subscribers = 100
 	var mu sync.Mutex
-	var subs []*peer
-	h := start(t, newEngine, engines.Options{}, func(_ *peer, data []byte) error {
+	var subs []*Peer
+	h := start(t, newEngine, engines.Options{}, func(_ *Peer, data []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, s := range subs {
 			if _, err := s.Write(data); err != nil {
-				return fmt.Errorf("fan-out to %s: %w", s.remote, err)
+				return fmt.Errorf("fan-out to %s: %w", s.Remote, err)
 			}
 		}
 		for _, s := range subs {
 			if err := s.Flush(); err != nil {
-				return fmt.Errorf("flush %s: %w", s.remote, err)
+				return fmt.Errorf("flush %s: %w", s.Remote, err)
 			}
 		}
 		return nil
 	})
 	clients := make([]net.Conn, subscribers)
 	for i := range clients {
-		c, p := h.connect(t)
+		c, p := h.Dial(t)
 		clients[i] = c
 		mu.Lock()
 		subs = append(subs, p)
 		mu.Unlock()
 	}
-	pub, _ := h.connect(t)
+	pub, _ := h.Dial(t)
 
 	var stream []byte
 	for seq := range uint32(sizes(2000, 300)) {
-		stream = appendRecord(stream, 0, seq, 57) // 64-byte messages
+		stream = AppendRecord(stream, 0, seq, 57) // 64-byte messages
 	}
 	received := make(chan error, subscribers)
 	for i, c := range clients {
 		go func() {
-			got, err := readN(c, len(stream))
+			got, err := ReadN(c, len(stream))
 			if err == nil && string(got) != string(stream) {
 				err = fmt.Errorf("bytes differ from the published stream")
 			}
@@ -240,14 +241,14 @@ func testManyConns(t *testing.T, newEngine factory) {
 	if testing.Short() {
 		n = min(n, 200)
 	}
-	h := start(t, newEngine, engines.Options{}, echo)
+	h := start(t, newEngine, engines.Options{}, Echo)
 
-	clients := dialMany(t, h.addr, n)
+	clients := dialMany(t, h.Addr, n)
 	errs := make(chan error, n)
-	peers := make(map[string]*peer, n)
+	peers := make(map[string]*Peer, n)
 	for range n {
-		p := h.accept(t)
-		peers[p.remote] = p
+		p := h.Accept(t)
+		peers[p.Remote] = p
 	}
 
 	for i, c := range clients {
@@ -257,7 +258,7 @@ func testManyConns(t *testing.T, newEngine factory) {
 			_, err := c.Write(req)
 			if err == nil {
 				var resp []byte
-				resp, err = readN(c, len(req))
+				resp, err = ReadN(c, len(req))
 				if err == nil && string(resp) != string(req) {
 					err = fmt.Errorf("response %q, want %q", resp, req)
 				}
@@ -277,8 +278,8 @@ func testManyConns(t *testing.T, newEngine factory) {
 			t.Fatalf("no server connection has RemoteAddr %s", c.LocalAddr())
 		}
 		c.Close()
-		if err := p.waitClosed(t); !isEOF(err) {
-			t.Fatalf("%s: OnClose(%v), want io.EOF", p.remote, err)
+		if err := p.WaitClosed(t); !isEOF(err) {
+			t.Fatalf("%s: OnClose(%v), want io.EOF", p.Remote, err)
 		}
 	}
 }
@@ -288,14 +289,14 @@ func testManyConns(t *testing.T, newEngine factory) {
 func testRemoteAddr(t *testing.T, newEngine factory) {
 	h := start(t, newEngine, engines.Options{}, nil)
 	for range 5 {
-		c, p := h.connect(t)
+		c, p := h.Dial(t)
 		if _, ok := p.RemoteAddr().(*net.TCPAddr); !ok {
 			t.Fatalf("RemoteAddr is a %T, want *net.TCPAddr", p.RemoteAddr())
 		}
 		if err := p.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		p.waitClosed(t)
+		p.WaitClosed(t)
 		if got, want := p.RemoteAddr().String(), c.LocalAddr().String(); got != want {
 			t.Fatalf("RemoteAddr after Close is %s, want %s", got, want)
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/internal/outq"
 )
 
 // connState is where a connection is in its life; only the owning loop reads
@@ -33,6 +34,9 @@ const (
 // descriptor in particular is used, and closed, only there, so no other
 // goroutine can ever write to a reused descriptor number. Writers on any
 // goroutine only append to out under mu and queue the conn on its loop.
+// The loop gathers out under mu and writes it with the mutex released;
+// writers meanwhile only fill the queue past the gathered bytes (package
+// outq's in-place rule), and only the loop consumes or releases it.
 type conn struct {
 	loop   *loop
 	remote net.Addr
@@ -50,7 +54,7 @@ type conn struct {
 	queued atomic.Bool
 
 	mu  sync.Mutex
-	out outQueue // guarded by mu
+	out outq.Queue // guarded by mu
 }
 
 var _ engines.Conn = (*conn)(nil)
@@ -65,11 +69,11 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, engines.ErrClosed
 	}
-	if c.out.n+len(p) > c.loop.maxOutbound {
+	if c.out.Len()+len(p) > c.loop.maxOutbound {
 		c.mu.Unlock()
 		return 0, engines.ErrOutboundFull
 	}
-	c.out.append(p)
+	c.out.Append(p)
 	c.mu.Unlock()
 	return len(p), nil
 }

@@ -14,31 +14,19 @@ import (
 	"time"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/enginetest"
 	"github.com/pubsubx/pubsubx/engines/epoll"
 )
 
-func echoHandler(c engines.Conn) engines.Handler {
-	return funcHandler{data: func(p []byte) error {
-		if _, err := c.Write(p); err != nil {
-			return err
-		}
-		return c.Flush()
-	}}
-}
-
 func TestEchoOnManyLoops(t *testing.T) {
-	s := startServer(t, engines.Options{Loops: 3}, echoHandler)
+	s := serve(t, engines.Options{Loops: 3}, enginetest.Handlers{Data: enginetest.Echo})
 	loopsUsed := map[int]bool{}
 	for i := range 9 {
-		nc, sc := s.dial()
-		loopsUsed[epoll.LoopOf(sc)] = true
+		nc, sc := s.Dial(t)
+		loopsUsed[epoll.LoopOf(sc.Conn)] = true
 		msg := pattern(i, 100+i)
-		if _, err := nc.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		got := make([]byte, len(msg))
-		readFull(t, nc, got)
-		checkPattern(t, got, i)
+		enginetest.MustWrite(t, nc, msg)
+		checkPattern(t, enginetest.MustRead(t, nc, len(msg)), i)
 	}
 	if len(loopsUsed) != 3 {
 		t.Errorf("connections used loops %v, want all 3", loopsUsed)
@@ -46,11 +34,8 @@ func TestEchoOnManyLoops(t *testing.T) {
 }
 
 func TestLocalCloseFlushesThenCloses(t *testing.T) {
-	rec := newCloseRecorder(1)
-	s := startServer(t, engines.Options{Loops: 1}, func(engines.Conn) engines.Handler {
-		return funcHandler{close: rec.onClose}
-	})
-	nc, sc := s.dial()
+	s := serve(t, engines.Options{Loops: 1}, enginetest.Handlers{})
+	nc, sc := s.Dial(t)
 	if _, err := sc.Write([]byte("last words")); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +52,7 @@ func TestLocalCloseFlushesThenCloses(t *testing.T) {
 		t.Errorf("Flush after Close: %v, want ErrClosed", err)
 	}
 	expectEOF(t, nc, "last words")
-	if err := rec.wait(t); err != nil {
+	if err := sc.WaitClosed(t); err != nil {
 		t.Errorf("OnClose(%v), want nil after a local Close", err)
 	}
 	if sc.RemoteAddr().String() != nc.LocalAddr().String() {
@@ -77,28 +62,22 @@ func TestLocalCloseFlushesThenCloses(t *testing.T) {
 
 func TestOnDataErrorFlushesThenCloses(t *testing.T) {
 	errBad := errors.New("bad input")
-	rec := newCloseRecorder(1)
-	s := startServer(t, engines.Options{}, func(c engines.Conn) engines.Handler {
-		return funcHandler{
-			data: func(p []byte) error {
-				c.Write([]byte("refused"))
-				return errBad
-			},
-			close: rec.onClose,
-		}
-	})
-	nc, _ := s.dial()
+	s := serve(t, engines.Options{}, enginetest.Handlers{Data: func(p *enginetest.Peer, _ []byte) error {
+		p.Write([]byte("refused"))
+		return errBad
+	}})
+	nc, sc := s.Dial(t)
 	// More input than one read takes, so some is unread when the engine
 	// closes. It drops what has arrived before closing, but bytes still in
 	// flight make the kernel answer with a reset; the reply must be read
 	// either way.
 	nc.Write(make([]byte, 256<<10))
-	nc.SetReadDeadline(time.Now().Add(testTimeout))
+	nc.SetReadDeadline(time.Now().Add(enginetest.Timeout))
 	got, err := io.ReadAll(nc)
 	if string(got) != "refused" || (err != nil && !errors.Is(err, syscall.ECONNRESET)) {
 		t.Errorf("read %q, %v; want \"refused\" then EOF or a reset", got, err)
 	}
-	if err := rec.wait(t); err != errBad {
+	if err := sc.WaitClosed(t); err != errBad {
 		t.Errorf("OnClose(%v), want the OnData error", err)
 	}
 }
@@ -118,16 +97,13 @@ func TestPeerHangUp(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := newCloseRecorder(1)
-			s := startServer(t, engines.Options{}, func(c engines.Conn) engines.Handler {
-				return funcHandler{close: rec.onClose}
-			})
-			nc, sc := s.dial()
+			s := serve(t, engines.Options{}, enginetest.Handlers{})
+			nc, sc := s.Dial(t)
 			if tc.reset {
-				nc.(*net.TCPConn).SetLinger(0) // close sends a reset
+				nc.SetLinger(0) // close sends a reset
 			}
 			nc.Close()
-			if err := rec.wait(t); !tc.check(err) {
+			if err := sc.WaitClosed(t); !tc.check(err) {
 				t.Errorf("OnClose(%v)", err)
 			}
 			if _, err := sc.Write([]byte("x")); !errors.Is(err, engines.ErrClosed) {
@@ -139,8 +115,8 @@ func TestPeerHangUp(t *testing.T) {
 
 func TestOutboundBound(t *testing.T) {
 	const bound = 64 << 10
-	s := startServer(t, engines.Options{MaxOutboundBytes: bound}, nil)
-	nc, sc := s.dial()
+	s := serve(t, engines.Options{MaxOutboundBytes: bound}, enginetest.Handlers{})
+	nc, sc := s.Dial(t)
 	// Without Flush nothing leaves the queue, so the bound is exact.
 	if _, err := sc.Write(pattern(0, bound-10)); err != nil {
 		t.Fatal(err)
@@ -154,34 +130,28 @@ func TestOutboundBound(t *testing.T) {
 	if err := sc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	got := make([]byte, bound)
-	readFull(t, nc, got)
-	checkPattern(t, got, 0)
+	checkPattern(t, enginetest.MustRead(t, nc, bound), 0)
 }
 
 func TestOpenMayWriteOrRefuse(t *testing.T) {
-	rec := newCloseRecorder(4)
 	var opened atomic.Int32
-	s := startServer(t, engines.Options{}, func(c engines.Conn) engines.Handler {
-		c.Write([]byte("hello"))
-		c.Flush()
+	s := serve(t, engines.Options{}, enginetest.Handlers{Open: func(p *enginetest.Peer) {
+		p.Write([]byte("hello"))
+		p.Flush()
 		if opened.Add(1)%2 == 0 {
-			c.Close()
+			p.Close()
 		}
-		return funcHandler{close: rec.onClose}
-	})
+	}})
 	for i := range 4 {
-		nc, _ := s.dial()
+		nc, sc := s.Dial(t)
 		if i%2 == 1 { // the second and fourth open call Close
 			expectEOF(t, nc, "hello")
-			if err := rec.wait(t); err != nil {
+			if err := sc.WaitClosed(t); err != nil {
 				t.Errorf("OnClose(%v) after Close in open, want nil", err)
 			}
 			continue
 		}
-		got := make([]byte, 5)
-		readFull(t, nc, got)
-		if string(got) != "hello" {
+		if got := enginetest.MustRead(t, nc, 5); string(got) != "hello" {
 			t.Errorf("got %q, want hello", got)
 		}
 	}
@@ -196,7 +166,6 @@ func TestServeAndShutdownMisuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(engines.Conn) engines.Handler { return funcHandler{} }
 	if err := eng.Serve(ln, nil); err != epoll.ErrNilOpen {
 		t.Errorf("Serve(nil open) = %v, want ErrNilOpen", err)
 	}
@@ -208,17 +177,17 @@ func TestServeAndShutdownMisuse(t *testing.T) {
 		t.Errorf("second Shutdown: %v", err)
 	}
 	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
-	if err := eng.Serve(ln2, open); err != engines.ErrServerClosed {
+	if err := eng.Serve(ln2, refuse); err != engines.ErrServerClosed {
 		t.Errorf("Serve after Shutdown = %v, want ErrServerClosed", err)
 	}
 	if _, err := net.Dial("tcp", ln2.Addr().String()); err == nil {
 		t.Errorf("Serve left its listener open")
 	}
 
-	s := startServer(t, engines.Options{}, nil)
-	s.dial() // Serve is running
+	s := serve(t, engines.Options{}, enginetest.Handlers{})
+	s.Dial(t) // Serve is running
 	ln3, _ := net.Listen("tcp", "127.0.0.1:0")
-	if err := s.eng.Serve(ln3, open); err != epoll.ErrServeTwice {
+	if err := s.Engine.Serve(ln3, refuse); err != epoll.ErrServeTwice {
 		t.Errorf("second Serve = %v, want ErrServeTwice", err)
 	}
 }
@@ -248,7 +217,7 @@ func TestServeNeedsSockets(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() {
-		served <- eng.Serve(opaqueListener{ln}, func(engines.Conn) engines.Handler { return funcHandler{} })
+		served <- eng.Serve(opaqueListener{ln}, refuse)
 	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -260,7 +229,7 @@ func TestServeNeedsSockets(t *testing.T) {
 		if err != epoll.ErrNoDescriptor {
 			t.Errorf("Serve = %v, want ErrNoDescriptor", err)
 		}
-	case <-time.After(testTimeout):
+	case <-time.After(enginetest.Timeout):
 		t.Fatal("Serve did not return")
 	}
 }

@@ -12,39 +12,32 @@ import (
 	"time"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/enginetest"
 	"github.com/pubsubx/pubsubx/engines/epoll"
 )
 
 // fanout is a server whose first connection publishes: every chunk it sends
 // is written to each later connection (the subscribers) and flushed, from
-// the publisher's loop, the way the core fans out.
+// the publisher's loop, the way the core fans out. The subscribers send
+// nothing.
 type fanout struct {
-	*server
-	mu      sync.Mutex
-	pubConn engines.Conn
-	subs    []engines.Conn
-	full    []int          // ErrOutboundFull count per subscriber
-	offset  int            // publisher stream offset
-	kept    [][2]int       // accepted (offset, len) segments of subs[0]
-	onBatch func([]byte)   // optional hook after each fan-out
-	closed  *closeRecorder // OnClose of every conn
+	*enginetest.Server
+	mu     sync.Mutex
+	subs   []engines.Conn
+	full   []int    // ErrOutboundFull count per subscriber
+	offset int      // publisher stream offset
+	kept   [][2]int // accepted (offset, len) segments of subs[0]
 }
 
 func startFanout(t testing.TB, o engines.Options, nsubs int) (f *fanout, pub net.Conn, subs []net.Conn) {
 	t.Helper()
-	f = &fanout{closed: newCloseRecorder(nsubs + 1)}
-	var opened atomic.Int32
-	f.server = startServer(t, o, func(c engines.Conn) engines.Handler {
-		if opened.Add(1) > 1 {
-			return funcHandler{close: f.closed.onClose}
-		}
-		return funcHandler{data: f.publish, close: f.closed.onClose}
-	})
-	pub, f.pubConn = f.dial()
+	f = &fanout{}
+	f.Server = serve(t, o, enginetest.Handlers{Data: f.publish})
+	pub, _ = f.Dial(t)
 	var conns []engines.Conn
 	for range nsubs {
-		nc, sc := f.dial()
-		subs, conns = append(subs, nc), append(conns, sc)
+		nc, sc := f.Dial(t)
+		subs, conns = append(subs, nc), append(conns, sc.Conn)
 	}
 	f.mu.Lock()
 	f.subs, f.full = conns, make([]int, nsubs)
@@ -53,7 +46,7 @@ func startFanout(t testing.TB, o engines.Options, nsubs int) (f *fanout, pub net
 }
 
 // publish is the publisher's OnData, run on its loop.
-func (f *fanout) publish(p []byte) error {
+func (f *fanout) publish(_ *enginetest.Peer, p []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, s := range f.subs {
@@ -73,9 +66,6 @@ func (f *fanout) publish(p []byte) error {
 		}
 	}
 	f.offset += len(p)
-	if f.onBatch != nil {
-		f.onBatch(p)
-	}
 	return nil
 }
 
@@ -92,7 +82,7 @@ func stream(t *testing.T, pub net.Conn, readers []net.Conn, total, window int) {
 	for i, nc := range readers {
 		wg.Go(func() {
 			buf := make([]byte, 64<<10)
-			nc.SetReadDeadline(time.Now().Add(testTimeout))
+			nc.SetReadDeadline(time.Now().Add(enginetest.Timeout))
 			for off := 0; off < total; {
 				n, err := nc.Read(buf[:min(len(buf), total-off)])
 				if err != nil {
@@ -112,7 +102,7 @@ func stream(t *testing.T, pub net.Conn, readers []net.Conn, total, window int) {
 		}
 		return m
 	}
-	deadline := time.Now().Add(testTimeout)
+	deadline := time.Now().Add(enginetest.Timeout)
 	for off := 0; off < total; off += size {
 		for window > 0 && int64(off-window) > slowest() && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Microsecond) // poll the readers' progress
@@ -132,10 +122,9 @@ func receivePattern(t *testing.T, conns []net.Conn, n int) {
 	var wg sync.WaitGroup
 	for _, nc := range conns {
 		wg.Go(func() {
-			buf := make([]byte, n)
-			nc.SetReadDeadline(time.Now().Add(testTimeout))
-			if _, err := io.ReadFull(nc, buf); err != nil {
-				t.Errorf("read: %v", err)
+			buf, err := enginetest.ReadN(nc, n)
+			if err != nil {
+				t.Error(err)
 				return
 			}
 			checkPattern(t, buf, 0)
@@ -170,8 +159,7 @@ func TestSlowSubscriberIsBoundedOthersFlow(t *testing.T) {
 	if len(want) >= total {
 		t.Fatalf("stalled subscriber accepted %d bytes of %d", len(want), total)
 	}
-	got := make([]byte, len(want))
-	readFull(t, subs[0], got) // written from EPOLLOUT events: no more Flush calls
+	got := enginetest.MustRead(t, subs[0], len(want)) // written from EPOLLOUT events: no more Flush calls
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("stalled subscriber: byte %d differs after reading resumed", i)
@@ -181,9 +169,9 @@ func TestSlowSubscriberIsBoundedOthersFlow(t *testing.T) {
 
 	// The drained queue disarmed EPOLLOUT: an idle engine does not spin.
 	// Quiet means no readiness at all, so this cannot flake on a slow box.
-	before := epoll.Iterations(f.eng)
+	before := epoll.Iterations(f.Engine)
 	time.Sleep(50 * time.Millisecond)
-	if spins := epoll.Iterations(f.eng) - before; spins > 2 {
+	if spins := epoll.Iterations(f.Engine) - before; spins > 2 {
 		t.Errorf("idle loops woke %d times in 50ms: EPOLLOUT left armed?", spins)
 	}
 	// And it takes writes again.
@@ -191,9 +179,7 @@ func TestSlowSubscriberIsBoundedOthersFlow(t *testing.T) {
 	f.subs = f.subs[:1]
 	f.mu.Unlock()
 	pub.Write([]byte("again"))
-	buf := make([]byte, 5)
-	readFull(t, subs[0], buf)
-	if string(buf) != "again" {
+	if buf := enginetest.MustRead(t, subs[0], 5); string(buf) != "again" {
 		t.Errorf("after draining got %q", buf)
 	}
 }
@@ -220,14 +206,14 @@ func TestCrossLoopFanout(t *testing.T) {
 func TestSameLoopFanoutWritesNoEventfd(t *testing.T) {
 	const total = 512 << 10
 	f, pub, subs := startFanout(t, engines.Options{Loops: 1}, 20)
-	before := epoll.WakeupWrites(f.eng)
-	writevs := epoll.Writevs(f.eng)
+	before := epoll.WakeupWrites(f.Engine)
+	writevs := epoll.Writevs(f.Engine)
 	stream(t, pub, subs, total, 0)
-	if n := epoll.WakeupWrites(f.eng) - before; n != 0 {
+	if n := epoll.WakeupWrites(f.Engine) - before; n != 0 {
 		t.Errorf("same-loop fan-out wrote the eventfd %d times, want 0", n)
 	}
 	t.Logf("%d writev calls for %d KiB to each of %d subscribers",
-		epoll.Writevs(f.eng)-writevs, total>>10, len(subs))
+		epoll.Writevs(f.Engine)-writevs, total>>10, len(subs))
 }
 
 // Flushes from another goroutine while the owner loop is busy in a callback
@@ -235,23 +221,21 @@ func TestSameLoopFanoutWritesNoEventfd(t *testing.T) {
 func TestFlushWhileLoopBusyCoalesces(t *testing.T) {
 	const targets, rounds = 30, 100
 	entered, release := make(chan struct{}), make(chan struct{})
-	s := startServer(t, engines.Options{Loops: 1}, func(c engines.Conn) engines.Handler {
-		return funcHandler{data: func([]byte) error {
-			entered <- struct{}{}
-			<-release
-			return nil
-		}}
-	})
-	blocker, _ := s.dial()
+	s := serve(t, engines.Options{Loops: 1}, enginetest.Handlers{Data: func(*enginetest.Peer, []byte) error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	}})
+	blocker, _ := s.Dial(t)
 	var clients []net.Conn
 	var conns []engines.Conn
 	for range targets {
-		nc, sc := s.dial()
-		clients, conns = append(clients, nc), append(conns, sc)
+		nc, sc := s.Dial(t)
+		clients, conns = append(clients, nc), append(conns, sc.Conn)
 	}
 	blocker.Write([]byte{1})
 	<-entered
-	before := epoll.WakeupWrites(s.eng)
+	before := epoll.WakeupWrites(s.Engine)
 	for r := range rounds {
 		for _, c := range conns {
 			if _, err := c.Write(pattern(r*8, 8)); err != nil {
@@ -262,7 +246,7 @@ func TestFlushWhileLoopBusyCoalesces(t *testing.T) {
 			}
 		}
 	}
-	if n := epoll.WakeupWrites(s.eng) - before; n != 0 {
+	if n := epoll.WakeupWrites(s.Engine) - before; n != 0 {
 		t.Errorf("%d flushes to a busy loop wrote the eventfd %d times, want 0", targets*rounds, n)
 	}
 	close(release)
@@ -275,7 +259,7 @@ func TestFanoutAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	f, pub, subs := startFanout(t, engines.Options{Loops: 1}, 10)
+	_, pub, subs := startFanout(t, engines.Options{Loops: 1}, 10)
 	msg := make([]byte, 64)
 	buf := make([]byte, 64)
 	allocs := testing.AllocsPerRun(500, func() {
@@ -289,5 +273,4 @@ func TestFanoutAllocatesNothing(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("fan-out of one message to %d subscribers: %v allocations, want 0", len(subs), allocs)
 	}
-	_ = f
 }

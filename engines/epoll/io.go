@@ -61,7 +61,7 @@ func (l *loop) flush(c *conn) bool {
 func (l *loop) writeOut(c *conn) (drained bool, err error) {
 	for range maxWriteRounds {
 		c.mu.Lock()
-		entries, bytes := c.out.gather(l.iov)
+		entries, bytes := c.out.Gather(l.iov)
 		c.mu.Unlock()
 		if bytes == 0 {
 			return true, nil
@@ -77,8 +77,8 @@ func (l *loop) writeOut(c *conn) (drained bool, err error) {
 			return false, os.NewSyscallError("writev", err)
 		}
 		c.mu.Lock()
-		c.out.consume(n)
-		left := c.out.n
+		c.out.Consume(n)
+		left := c.out.Len()
 		c.mu.Unlock()
 		if left == 0 {
 			return true, nil

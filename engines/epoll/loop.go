@@ -270,7 +270,7 @@ func (l *loop) release(c *conn) {
 	c.fd = -1
 	c.state = stateDone
 	c.mu.Lock()
-	c.out.release()
+	c.out.Release()
 	c.mu.Unlock()
 	l.load.Add(-1)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/enginetest"
 	"github.com/pubsubx/pubsubx/engines/epoll"
 )
 
@@ -25,18 +26,13 @@ func TestFiveThousandConnections(t *testing.T) {
 		n = 500
 	}
 	const loops = 4
-	rec := newCloseRecorder(n)
-	s := startServer(t, engines.Options{Loops: loops}, func(c engines.Conn) engines.Handler {
-		h := echoHandler(c).(funcHandler)
-		h.close = rec.onClose
-		return h
-	})
+	s := serve(t, engines.Options{Loops: loops}, enginetest.Handlers{Data: enginetest.Echo})
 	clients := make([]net.Conn, n)
+	peers := make([]*enginetest.Peer, n)
 	perLoop := make([]int, loops)
 	for i := range clients {
-		var sc engines.Conn
-		clients[i], sc = s.dial()
-		perLoop[epoll.LoopOf(sc)]++
+		clients[i], peers[i] = s.Dial(t)
+		perLoop[epoll.LoopOf(peers[i].Conn)]++
 	}
 	for i, k := range perLoop {
 		if k < n/loops-1 || k > n/loops+1 {
@@ -53,7 +49,7 @@ func TestFiveThousandConnections(t *testing.T) {
 					t.Errorf("client %d write: %v", i, err)
 					return
 				}
-				nc.SetReadDeadline(time.Now().Add(testTimeout))
+				nc.SetReadDeadline(time.Now().Add(enginetest.Timeout))
 				if _, err := io.ReadFull(nc, buf); err != nil {
 					t.Errorf("client %d echo: %v", i, err)
 					return
@@ -66,8 +62,8 @@ func TestFiveThousandConnections(t *testing.T) {
 	for _, nc := range clients {
 		nc.Close()
 	}
-	for range n {
-		if err := rec.wait(t); err != io.EOF {
+	for _, p := range peers {
+		if err := p.WaitClosed(t); err != io.EOF {
 			t.Fatalf("OnClose(%v), want io.EOF", err)
 		}
 	}
@@ -75,20 +71,15 @@ func TestFiveThousandConnections(t *testing.T) {
 
 // Close races Write and Flush from many goroutines while some peers hang up:
 // no panic, no error but ErrClosed or ErrOutboundFull, OnClose exactly once
-// per connection, and nothing written to an old Conn ever reaches a new
-// connection that reuses its descriptor number.
+// per connection (the enginetest.Server checks), and nothing written to an
+// old Conn ever reaches a new connection that reuses its descriptor number.
 func TestCloseRacesWritesAndFlushes(t *testing.T) {
 	const nconns, writers = 40, 8
-	var closes sync.Map // engines.Conn -> *atomic.Int32
-	s := startServer(t, engines.Options{Loops: 2, MaxOutboundBytes: 64 << 10}, func(c engines.Conn) engines.Handler {
-		count := new(atomic.Int32)
-		closes.Store(c, count)
-		return funcHandler{close: func(error) { count.Add(1) }}
-	})
+	s := serve(t, engines.Options{Loops: 2, MaxOutboundBytes: 64 << 10}, enginetest.Handlers{})
 	var clients []net.Conn
-	var conns []engines.Conn
+	var conns []*enginetest.Peer
 	for range nconns {
-		nc, sc := s.dial()
+		nc, sc := s.Dial(t)
 		clients, conns = append(clients, nc), append(conns, sc)
 		go io.Copy(io.Discard, nc) // read until the server closes
 	}
@@ -134,12 +125,7 @@ func TestCloseRacesWritesAndFlushes(t *testing.T) {
 	wg.Wait()
 
 	for i, c := range conns {
-		v, _ := closes.Load(c)
-		count := v.(*atomic.Int32)
-		eventually(t, "OnClose", func() bool { return count.Load() > 0 })
-		if n := count.Load(); n != 1 {
-			t.Errorf("conn %d: OnClose called %d times", i, n)
-		}
+		c.WaitClosed(t)
 		if _, err := c.Write([]byte("x")); !errors.Is(err, engines.ErrClosed) {
 			t.Errorf("conn %d: Write after OnClose: %v", i, err)
 		}
@@ -149,9 +135,9 @@ func TestCloseRacesWritesAndFlushes(t *testing.T) {
 	// Conns must not reach them: the first bytes a new client sees are the
 	// ones written to its own Conn.
 	var fresh []net.Conn
-	var freshConns []engines.Conn
+	var freshConns []*enginetest.Peer
 	for range 10 {
-		nc, sc := s.dial()
+		nc, sc := s.Dial(t)
 		fresh, freshConns = append(fresh, nc), append(freshConns, sc)
 	}
 	for _, c := range conns {
@@ -161,9 +147,7 @@ func TestCloseRacesWritesAndFlushes(t *testing.T) {
 	for i, sc := range freshConns {
 		sc.Write([]byte("mine"))
 		sc.Flush()
-		buf := make([]byte, 4)
-		readFull(t, fresh[i], buf)
-		if string(buf) != "mine" {
+		if buf := enginetest.MustRead(t, fresh[i], 4); string(buf) != "mine" {
 			t.Errorf("new connection %d first read %q, want \"mine\"", i, buf)
 		}
 	}
@@ -173,14 +157,11 @@ func TestCloseRacesWritesAndFlushes(t *testing.T) {
 // them all with OnClose(nil) before it returns, and stops accepting.
 func TestShutdownFlushesAndClosesOpenConnections(t *testing.T) {
 	const nconns, queued = 50, 100 << 10
-	rec := newCloseRecorder(nconns)
-	s := startServer(t, engines.Options{Loops: 3}, func(engines.Conn) engines.Handler {
-		return funcHandler{close: rec.onClose}
-	})
+	s := serve(t, engines.Options{Loops: 3}, enginetest.Handlers{})
 	var clients []net.Conn
-	var conns []engines.Conn
+	var conns []*enginetest.Peer
 	for i := range nconns {
-		nc, sc := s.dial()
+		nc, sc := s.Dial(t)
 		clients, conns = append(clients, nc), append(conns, sc)
 		if i%5 != 0 { // some stay idle with nothing queued
 			sc.Write(pattern(0, queued)) // queued, not flushed
@@ -189,7 +170,7 @@ func TestShutdownFlushesAndClosesOpenConnections(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, nc := range clients {
 		wg.Go(func() {
-			nc.SetReadDeadline(time.Now().Add(testTimeout))
+			nc.SetReadDeadline(time.Now().Add(enginetest.Timeout))
 			got, err := io.ReadAll(nc)
 			if err != nil {
 				t.Errorf("client %d: %v", i, err)
@@ -204,16 +185,17 @@ func TestShutdownFlushesAndClosesOpenConnections(t *testing.T) {
 			checkPattern(t, got, 0)
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	if err := s.eng.Shutdown(ctx); err != nil {
+	if err := s.Shutdown(t, enginetest.Timeout); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if n := rec.count(); n != nconns {
-		t.Errorf("Shutdown returned after %d OnClose calls, want %d", n, nconns)
-	}
-	for _, err := range rec.errs {
-		if err != nil {
+	for i, c := range conns {
+		select {
+		case <-c.Closed():
+		default:
+			t.Errorf("conn %d: Shutdown returned before its OnClose", i)
+			continue
+		}
+		if err := c.WaitClosed(t); err != nil {
 			t.Errorf("OnClose(%v) during Shutdown, want nil", err)
 		}
 	}
@@ -223,7 +205,7 @@ func TestShutdownFlushesAndClosesOpenConnections(t *testing.T) {
 			t.Errorf("Write after Shutdown: %v", err)
 		}
 	}
-	if nc, err := net.Dial("tcp", s.addr); err == nil {
+	if nc, err := net.Dial("tcp", s.Addr); err == nil {
 		nc.Close()
 		t.Error("listener still accepting after Shutdown")
 	}
@@ -232,12 +214,9 @@ func TestShutdownFlushesAndClosesOpenConnections(t *testing.T) {
 // A peer that never reads cannot hold Shutdown beyond its context: the rest
 // close normally, the stuck one with OnClose(ctx.Err()).
 func TestShutdownDeadlineClosesStuckConnections(t *testing.T) {
-	rec := newCloseRecorder(2)
-	s := startServer(t, engines.Options{Loops: 1}, func(engines.Conn) engines.Handler {
-		return funcHandler{close: rec.onClose}
-	})
-	_, stuck := s.dial()
-	_, idle := s.dial()
+	s := serve(t, engines.Options{Loops: 1}, enginetest.Handlers{})
+	_, stuck := s.Dial(t)
+	_, idle := s.Dial(t)
 	block := make([]byte, 64<<10)
 	for { // fill the 8 MiB queue
 		if _, err := stuck.Write(block); err != nil {
@@ -245,15 +224,13 @@ func TestShutdownDeadlineClosesStuckConnections(t *testing.T) {
 		}
 	}
 	stuck.Flush()
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if err := s.eng.Shutdown(ctx); err != context.DeadlineExceeded {
+	if err := s.Shutdown(t, 200*time.Millisecond); err != context.DeadlineExceeded {
 		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
 	}
-	errs := map[error]int{rec.wait(t): 1}
-	errs[rec.wait(t)]++
-	if errs[nil] != 1 || errs[context.DeadlineExceeded] != 1 {
-		t.Errorf("OnClose errors %v, want one nil (idle) and one DeadlineExceeded (stuck)", errs)
+	if err := idle.WaitClosed(t); err != nil {
+		t.Errorf("idle conn: OnClose(%v), want nil", err)
 	}
-	_ = idle
+	if err := stuck.WaitClosed(t); err != context.DeadlineExceeded {
+		t.Errorf("stuck conn: OnClose(%v), want DeadlineExceeded", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/internal/outq"
 )
 
 // conn is one connection: the engines.Conn the core writes to, and the
@@ -14,7 +15,14 @@ import (
 // Locking: mu guards the outbound queue and the closing state. Write and
 // Flush hold it only to copy and to mark; no socket call happens under it
 // except setting deadlines. Exactly one goroutine at a time (the one that set
-// writing) uses the writer's fields batch, iov and iovStore.
+// writing) uses the writer's fields iov and iovStore.
+//
+// The queue: Flush seals the bytes queued so far (sealed counts them), and
+// the writer takes the chunks that hold them (outq's detached way). Until a
+// chunk is taken, Writes keep filling it: bytes written after a Flush may
+// land in the last sealed chunk and leave with it, earlier than their own
+// Flush, which the contract allows. Once taken, a chunk belongs to the
+// writer, which reads it without the lock, and Writes go to a new chunk.
 type conn struct {
 	eng     *engine
 	nc      net.Conn
@@ -30,13 +38,13 @@ type conn struct {
 	mu       sync.Mutex
 	drained  sync.Cond // broadcast when a writer stops; L is &mu
 	closeErr error     // OnClose's argument, set with closed
-	queue    outQueue
+	queue    outq.Queue
+	sealed   int  // bytes of queue flushed and not yet taken by the writer
 	queued   int  // bytes written and not yet taken by the socket
 	writing  bool // a goroutine is running drain
 	aborted  bool // Shutdown's context ended: stop flushing now
 
-	batch    [][]byte    // chunks being written, to recycle afterwards
-	iov      net.Buffers // the same chunks as WriteTo consumes them
+	iov      net.Buffers // the chunks being written, as WriteTo consumes them
 	iovStore [][]byte    // iov's backing array at full length, for reuse
 }
 
@@ -58,7 +66,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, engines.ErrOutboundFull
 	}
-	c.queue.append(p)
+	c.queue.Append(p)
 	c.queued += len(p)
 	c.mu.Unlock()
 	return len(p), nil
@@ -73,8 +81,8 @@ func (c *conn) Flush() error {
 		c.mu.Unlock()
 		return engines.ErrClosed
 	}
-	c.queue.seal()
-	start := !c.writing && c.queue.sealed > 0
+	c.sealed = c.queue.Len()
+	start := !c.writing && c.sealed > 0
 	if start {
 		c.writing = true
 	}
@@ -145,7 +153,7 @@ func (c *conn) finish(reason error) {
 		c.closed.Store(true)
 		c.closeErr = reason
 	}
-	c.queue.seal()
+	c.sealed = c.queue.Len()
 	if c.aborted {
 		c.nc.SetWriteDeadline(aLongTimeAgo)
 	} else {
@@ -154,14 +162,13 @@ func (c *conn) finish(reason error) {
 	for c.writing {
 		c.drained.Wait()
 	}
-	if c.queue.sealed > 0 {
+	if c.sealed > 0 {
 		c.writing = true
 		c.mu.Unlock()
 		c.drain()
 		c.mu.Lock()
 	}
-	c.queue.drop()
-	c.queued = 0
+	c.dropQueue()
 	err := c.closeErr
 	c.mu.Unlock()
 
@@ -179,29 +186,28 @@ func (c *conn) abortFlush() {
 	c.mu.Unlock()
 }
 
-// drain is the writer: it writes the sealed chunks, one writev per batch,
-// until none are left, then clears writing. Only the goroutine that set
-// writing may run it.
+// drain is the writer: it takes the chunks holding the sealed bytes and
+// writes them, one writev per batch, until nothing sealed is left, then
+// clears writing. Only the goroutine that set writing may run it.
 func (c *conn) drain() {
 	written := 0
 	c.mu.Lock()
 	for {
 		c.queued -= written
-		if c.queue.sealed == 0 {
+		if c.sealed == 0 {
 			break
 		}
-		c.batch = c.queue.takeSealed(c.batch[:0])
+		batch := c.queue.TakeAtLeast(c.sealed)
+		c.sealed = 0
 		c.mu.Unlock()
 
-		c.iov = append(c.iovStore[:0], c.batch...)
+		c.iov = batch.AppendSlices(c.iovStore[:0])
 		c.iovStore = c.iov
 		n, err := c.iov.WriteTo(c.nc)
 		c.writeCalls.Add(1)
 		written = int(n)
-		for i, chunk := range c.batch {
-			putChunk(chunk)
-			c.batch[i] = nil
-		}
+		clear(c.iovStore) // WriteTo clears only what it wrote
+		batch.Release()
 
 		c.mu.Lock()
 		if err != nil {
@@ -222,20 +228,26 @@ func (c *conn) failWrite(err error) {
 		c.closed.Store(true)
 		c.closeErr = err
 	}
-	c.queue.drop()
-	c.queued = 0
+	c.dropQueue()
 	c.nc.SetReadDeadline(aLongTimeAgo)
 }
 
-// maxIdleIovecs bounds the writer's slices kept while idle, so that one big
-// burst does not pin their arrays for the connection's lifetime.
+// dropQueue recycles everything queued and not taken by a writer; c.mu must
+// be held.
+func (c *conn) dropQueue() {
+	c.queue.Release()
+	c.sealed = 0
+	c.queued = 0
+}
+
+// maxIdleIovecs bounds the writer's slice kept while idle, so that one big
+// burst does not pin its array for the connection's lifetime.
 const maxIdleIovecs = 64
 
-// trimWriter drops the writer's slices if a burst grew them; c.mu must be held
+// trimWriter drops the writer's slice if a burst grew it; c.mu must be held
 // and no writer running.
 func (c *conn) trimWriter() {
-	if cap(c.batch) > maxIdleIovecs {
-		c.batch, c.iov, c.iovStore = nil, nil, nil
+	if cap(c.iovStore) > maxIdleIovecs {
+		c.iov, c.iovStore = nil, nil
 	}
-	c.queue.trim()
 }

@@ -28,9 +28,10 @@
 //
 // Writes: Conn.Write copies p once, into the connection's outbound queue of
 // pooled 4 KiB chunks, under a per-connection mutex; it never touches the
-// socket. Flush seals the queued chunks for writing; the writer hands them to
-// the kernel with one writev (net.Buffers.WriteTo) per batch, however many
-// Writes and Flushes made the batch, and returns the chunks to the pool.
+// socket. Flush seals the bytes queued so far for writing; the writer takes
+// the chunks holding them and hands them to the kernel with one writev
+// (net.Buffers.WriteTo) per batch, however many Writes and Flushes made the
+// batch, and returns the chunks to the pool.
 // Bytes count against Options.MaxOutboundBytes from Write until the writev
 // that sends them returns.
 //

@@ -1,7 +1,6 @@
 package goroutine_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -23,96 +22,18 @@ func TestConformance(t *testing.T) { enginetest.Run(t, goroutine.NewEngine) }
 // without raw reads use.
 func TestConformancePortableReader(t *testing.T) { enginetest.Run(t, goroutine.NewPortableEngine) }
 
-// server is an engine on a loopback listener whose connections a test drives
-// directly.
-type server struct {
-	addr  string
-	conns chan serverConn
-}
-
-// serverConn is the server side of one connection.
-type serverConn struct {
-	engines.Conn
-	closed chan error // receives OnClose's argument
-}
-
-// handler adapts a function to engines.Handler.
-type handler struct {
-	c      serverConn
-	onData func(c engines.Conn, p []byte) error
-}
-
-func (h handler) OnData(p []byte) error {
-	if h.onData == nil {
-		return nil
-	}
-	return h.onData(h.c.Conn, p)
-}
-
-func (h handler) OnClose(err error) { h.c.closed <- err }
-
-// echo writes back what it reads.
-func echo(c engines.Conn, p []byte) error {
-	if _, err := c.Write(p); err != nil {
-		return err
-	}
-	return c.Flush()
-}
-
-// serve starts an engine made by newEngine whose connections call onData;
-// cleanup shuts it down.
-func serve(tb testing.TB, newEngine func(engines.Options) (engines.Engine, error), onData func(engines.Conn, []byte) error) *server {
+// serve starts an engine made by newEngine whose connections call onData
+// (nil: nothing); the test's end shuts it down.
+func serve(tb testing.TB, newEngine func(engines.Options) (engines.Engine, error), onData func(*enginetest.Peer, []byte) error) *enginetest.Server {
 	tb.Helper()
-	eng, err := newEngine(engines.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &server{addr: ln.Addr().String(), conns: make(chan serverConn, 20000)}
-	served := make(chan error, 1)
-	go func() {
-		served <- eng.Serve(ln, func(c engines.Conn) engines.Handler {
-			sc := serverConn{Conn: c, closed: make(chan error, 1)}
-			s.conns <- sc
-			return handler{c: sc, onData: onData}
-		})
-	}()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := eng.Shutdown(ctx); err != nil {
-			tb.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != engines.ErrServerClosed {
-			tb.Errorf("Serve: %v", err)
-		}
-	})
-	return s
+	return enginetest.Serve(tb, newEngine, engines.Options{}, enginetest.Handlers{Data: onData})
 }
 
-// connect dials the server and returns both ends.
-func (s *server) connect(tb testing.TB) (net.Conn, serverConn) {
-	tb.Helper()
-	client, err := net.DialTimeout("tcp", s.addr, 10*time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { client.Close() })
-	select {
-	case c := <-s.conns:
-		return client, c
-	case <-time.After(10 * time.Second):
-		tb.Fatal("engine did not open the connection")
-		return nil, serverConn{}
-	}
-}
-
-// readFull reads len(buf) bytes within a deadline.
+// readFull reads len(buf) bytes from c within enginetest.Timeout, without
+// allocating.
 func readFull(tb testing.TB, c net.Conn, buf []byte) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	tb.Helper()
+	c.SetReadDeadline(time.Now().Add(enginetest.Timeout))
 	if _, err := io.ReadFull(c, buf); err != nil {
 		tb.Fatal(err)
 	}
@@ -122,7 +43,7 @@ func readFull(tb testing.TB, c net.Conn, buf []byte) {
 // single writev batch.
 func TestBurstIsOneWrite(t *testing.T) {
 	s := serve(t, goroutine.NewEngine, nil)
-	client, c := s.connect(t)
+	client, c := s.Dial(t)
 	const burst, size = 1000, 64
 	msg := make([]byte, size)
 	syscallsBefore := writeSyscalls()
@@ -139,7 +60,7 @@ func TestBurstIsOneWrite(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	<-c.closed // the writer has finished: its count is final
+	c.WaitClosed(t) // the writer has finished: its count is final
 	if n := goroutine.WriteCalls(c.Conn); n != 1 {
 		t.Fatalf("%d Writes and a Flush made %d writev batches, want 1", burst, n)
 	}
@@ -187,7 +108,7 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	}{{"raw", goroutine.NewEngine}, {"portable", goroutine.NewPortableEngine}} {
 		t.Run(engine.name+"/WriteFlush", func(t *testing.T) {
 			s := serve(t, engine.new, nil)
-			client, c := s.connect(t)
+			client, c := s.Dial(t)
 			assertNoAllocs(t, func() {
 				c.Write(msg)
 				c.Flush()
@@ -195,8 +116,8 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 			})
 		})
 		t.Run(engine.name+"/Echo", func(t *testing.T) {
-			s := serve(t, engine.new, echo)
-			client, _ := s.connect(t)
+			s := serve(t, engine.new, enginetest.Echo)
+			client, _ := s.Dial(t)
 			assertNoAllocs(t, func() {
 				client.Write(msg)
 				readFull(t, client, buf)
@@ -239,9 +160,9 @@ func TestWritersExitWhenDrained(t *testing.T) {
 	s := serve(t, goroutine.NewEngine, nil)
 	const conns = 200
 	clients := make([]net.Conn, conns)
-	servers := make([]serverConn, conns)
+	servers := make([]*enginetest.Peer, conns)
 	for i := range clients {
-		clients[i], servers[i] = s.connect(t)
+		clients[i], servers[i] = s.Dial(t)
 	}
 	idle := runtime.NumGoroutine() // readers included
 	msg := make([]byte, 100)
@@ -267,7 +188,7 @@ func TestWritersExitWhenDrained(t *testing.T) {
 func TestCloseGivesUpOnStuckPeer(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	s := serve(t, goroutine.NewEngineWithCloseFlushTimeout(timeout), nil)
-	_, c := s.connect(t)
+	_, c := s.Dial(t)
 	msg := make([]byte, 16<<10)
 	for { // fill the queue: more than the socket buffers take
 		if _, err := c.Write(msg); errors.Is(err, engines.ErrOutboundFull) {
@@ -281,13 +202,8 @@ func TestCloseGivesUpOnStuckPeer(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-c.closed:
-		if err != nil {
-			t.Fatalf("OnClose(%v), want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no OnClose 10s after Close")
+	if err := c.WaitClosed(t); err != nil {
+		t.Fatalf("OnClose(%v), want nil", err)
 	}
 	if waited := time.Since(began); waited < timeout*3/4 {
 		t.Fatalf("OnClose %v after Close: the flush was not attempted for %v", waited, timeout)

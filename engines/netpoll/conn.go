@@ -61,7 +61,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	case c.out.size()+len(p) > c.eng.settings.MaxOutboundBytes:
 		return 0, engines.ErrOutboundFull
 	}
-	c.out.append(p)
+	c.out.Append(p)
 	return len(p), nil
 }
 
@@ -98,7 +98,7 @@ func (c *conn) claimFlusher() bool {
 		c.flushWanted = true
 		return false
 	}
-	if c.flushing || (c.out.queued == 0 && !c.closing) {
+	if c.flushing || (c.out.Len() == 0 && !c.closing) {
 		return false
 	}
 	c.flushing = true
@@ -172,7 +172,7 @@ func (c *conn) onNetpollClose(cloudwego.Connection) error {
 		err = c.closeErr
 	}
 	c.closing, c.closed = true, true
-	c.out.discard()
+	c.out.Release() // bytes in flight stay counted until the flusher reports them
 	if c.abortTimer != nil {
 		c.abortTimer.Stop()
 	}

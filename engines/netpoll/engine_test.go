@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/enginetest"
 )
 
 // TestWriteInOpen: bytes written and flushed inside open (which runs in
@@ -18,15 +19,15 @@ import (
 // is registered.
 func TestWriteInOpen(t *testing.T) {
 	greeting := []byte("hello from open")
-	s := serveHooked(t, engines.Options{}, DefaultWriteTimeout, nil, func(c engines.Conn) {
+	s := serve(t, engines.Options{}, DefaultWriteTimeout, enginetest.Handlers{Open: func(c *enginetest.Peer) {
 		if _, err := c.Write(greeting); err != nil {
 			t.Errorf("Write in open: %v", err)
 		}
 		if err := c.Flush(); err != nil {
 			t.Errorf("Flush in open: %v", err)
 		}
-	})
-	c, _ := s.connect(t, 0)
+	}})
+	c, _ := s.Dial(t)
 	c.SetReadDeadline(time.Now().Add(timeout))
 	got := make([]byte, len(greeting))
 	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, greeting) {
@@ -38,19 +39,19 @@ func TestWriteInOpen(t *testing.T) {
 // OnClose(nil) follows once.
 func TestCloseInOpen(t *testing.T) {
 	bye := []byte("full, goodbye")
-	s := serveHooked(t, engines.Options{}, DefaultWriteTimeout, nil, func(c engines.Conn) {
+	s := serve(t, engines.Options{}, DefaultWriteTimeout, enginetest.Handlers{Open: func(c *enginetest.Peer) {
 		c.Write(bye)
 		if err := c.Close(); err != nil {
 			t.Errorf("Close in open: %v", err)
 		}
-	})
-	c, h := s.connect(t, 0)
+	}})
+	c, h := s.Dial(t)
 	c.SetReadDeadline(time.Now().Add(timeout))
 	got, err := io.ReadAll(c)
 	if err != nil || !bytes.Equal(got, bye) {
 		t.Fatalf("read %q, %v; want %q then EOF", got, err, bye)
 	}
-	if err := h.waitClosed(t); err != nil {
+	if err := h.WaitClosed(t); err != nil {
 		t.Fatalf("OnClose(%v), want nil", err)
 	}
 }
@@ -61,15 +62,15 @@ func TestReadSlices(t *testing.T) {
 	const slice = 1000
 	var got []byte
 	calls := 0
-	s := serve(t, engines.Options{ReadBufferSize: slice}, DefaultWriteTimeout, func(h *handler, p []byte) error {
+	s := serve(t, engines.Options{ReadBufferSize: slice}, DefaultWriteTimeout, enginetest.Handlers{Data: func(_ *enginetest.Peer, p []byte) error {
 		if len(p) > slice {
 			return errors.New("OnData got more than ReadBufferSize bytes")
 		}
 		calls++
 		got = append(got, p...)
 		return nil
-	})
-	c, h := s.connect(t, 0)
+	}})
+	c, h := s.Dial(t)
 	want := make([]byte, 1<<20)
 	for i := range want {
 		want[i] = byte(i * 7 / 5)
@@ -79,7 +80,7 @@ func TestReadSlices(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if err := h.waitClosed(t); !errors.Is(err, io.EOF) {
+	if err := h.WaitClosed(t); !errors.Is(err, io.EOF) {
 		t.Fatalf("OnClose(%v), want io.EOF", err)
 	}
 	if !bytes.Equal(got, want) {
@@ -115,14 +116,16 @@ func TestProcessConfigOnce(t *testing.T) {
 // TestServeTwice: a second Serve fails at once; Serve after Shutdown returns
 // ErrServerClosed.
 func TestServeTwice(t *testing.T) {
-	s := serve(t, engines.Options{}, DefaultWriteTimeout, nil)
-	s.connect(t, 0) // the first Serve runs
+	s := serve(t, engines.Options{}, DefaultWriteTimeout, enginetest.Handlers{})
+	s.Dial(t) // the first Serve runs
+	// refuse is the open function of the Serve calls below; they fail first.
+	refuse := func(engines.Conn) engines.Handler { return nil }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := s.eng.Serve(ln, s.open); !errors.Is(err, errServeTwice) {
+	if err := s.Engine.Serve(ln, refuse); !errors.Is(err, errServeTwice) {
 		t.Fatalf("second Serve = %v, want errServeTwice", err)
 	}
 	eng, err := newEngine(engines.Options{}, DefaultWriteTimeout, DefaultCloseTimeout)
@@ -132,7 +135,7 @@ func TestServeTwice(t *testing.T) {
 	if err := eng.Shutdown(t.Context()); err != nil {
 		t.Fatalf("Shutdown before Serve: %v", err)
 	}
-	if err := eng.Serve(ln, s.open); !errors.Is(err, engines.ErrServerClosed) {
+	if err := eng.Serve(ln, refuse); !errors.Is(err, engines.ErrServerClosed) {
 		t.Fatalf("Serve after Shutdown = %v, want ErrServerClosed", err)
 	}
 }

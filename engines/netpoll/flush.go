@@ -10,6 +10,7 @@ import (
 	cloudwego "github.com/cloudwego/netpoll"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/internal/outq"
 )
 
 // ErrWriteTimeout is OnClose's argument (wrapped) when netpoll could not
@@ -37,8 +38,8 @@ var testHookHandOff atomic.Pointer[func(*conn)]
 func (c *conn) flushLoop() {
 	for {
 		c.mu.Lock()
-		list, n := c.out.take(maxHandOff)
-		if list == nil {
+		batch := c.out.take(maxHandOff)
+		if batch.Len() == 0 {
 			c.flushing = false
 			closeNow := c.closing && !c.closed
 			c.mu.Unlock()
@@ -52,8 +53,9 @@ func (c *conn) flushLoop() {
 		if hook := testHookHandOff.Load(); hook != nil {
 			(*hook)(c)
 		}
-		err := c.handOff(list, n)
-		releaseChunks(list) // handOff copied them into netpoll's buffer
+		n := batch.Len()
+		err := c.handOff(&batch)
+		batch.Release() // handOff copied it into netpoll's buffer
 		c.mu.Lock()
 		c.out.written(n)
 		if err == nil {
@@ -82,25 +84,22 @@ func (c *conn) flushLoop() {
 	}
 }
 
-// handOff copies a list of n bytes into netpoll's Writer and flushes it. It
+// handOff copies a batch into netpoll's Writer and flushes it. It
 // returns once netpoll wrote all of it, or with netpoll's error: ErrClosed if
 // the connection closed, ErrWriteTimeout (wrapped) if the peer did not read
 // for the write timeout.
-func (c *conn) handOff(list *chunk, n int) error {
+func (c *conn) handOff(batch *outq.Batch) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.writerDead {
 		return engines.ErrClosed
 	}
 	w := c.np.Writer()
-	buf, err := w.Malloc(n)
+	buf, err := w.Malloc(batch.Len())
 	if err != nil {
 		return fmt.Errorf("netpoll: malloc: %w", err)
 	}
-	off := 0
-	for ch := list; ch != nil; ch = ch.next {
-		off += copy(buf[off:], ch.data[:ch.n])
-	}
+	batch.CopyTo(buf)
 	switch err := w.Flush(); {
 	case err == nil:
 		return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pubsubx/pubsubx/engines"
+	"github.com/pubsubx/pubsubx/engines/enginetest"
 )
 
 // TestSlowSubscriber: a publisher goroutine fans records out to subscribers,
@@ -24,13 +25,13 @@ import (
 // subscribers that read, as a core that drops nothing would.
 func TestSlowSubscriber(t *testing.T) {
 	const bound = 256 << 10
-	s := serve(t, engines.Options{MaxOutboundBytes: bound}, time.Hour, nil)
-	slowClient, slow := s.connect(t, 4096)
+	s := serve(t, engines.Options{MaxOutboundBytes: bound}, time.Hour, enginetest.Handlers{})
+	slowClient, slow := connect(t, s, 4096)
 	const fast = 4
 	clients := make([]net.Conn, fast)
-	subs := make([]*handler, fast)
+	subs := make([]*enginetest.Peer, fast)
 	for i := range subs {
-		clients[i], subs[i] = s.connect(t, 0)
+		clients[i], subs[i] = s.Dial(t)
 	}
 	records := 20000
 	if testing.Short() {
@@ -38,7 +39,7 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 	received := make(chan error, fast)
 	for _, c := range clients {
-		go func() { received <- readRecords(c, records) }()
+		go func() { received <- enginetest.NewRecordReader(c).Expect(records) }()
 	}
 
 	published := make(chan int, 1) // records the slow subscriber refused
@@ -46,7 +47,7 @@ func TestSlowSubscriber(t *testing.T) {
 		refused := 0
 		var rec []byte
 		for seq := range uint32(records) {
-			rec = appendRecord(rec[:0], 1, seq, 500)
+			rec = enginetest.AppendRecord(rec[:0], 1, seq, 500)
 			if _, err := slow.Write(rec); errors.Is(err, engines.ErrOutboundFull) {
 				refused++
 			} else if err != nil {
@@ -80,25 +81,20 @@ func TestSlowSubscriber(t *testing.T) {
 	sc.mu.Lock()
 	queued := sc.out.size()
 	sc.mu.Unlock()
-	if queued > bound || queued%(recordHeader+500) != 0 {
+	if queued > bound || queued%(enginetest.RecordHeaderLen+500) != 0 {
 		t.Fatalf("slow subscriber queue holds %d bytes: over the bound or a partial record", queued)
 	}
 	slowClient.Close()
-	slow.waitClosed(t)
+	slow.WaitClosed(t)
 }
 
 // TestWriteTimeout: a peer that stops reading with the socket full ends in a
 // netpoll write timeout; the engine closes that connection (OnClose gets
 // ErrWriteTimeout), never touches it again, and other connections carry on.
 func TestWriteTimeout(t *testing.T) {
-	s := serve(t, engines.Options{}, 200*time.Millisecond, func(h *handler, p []byte) error {
-		if _, err := h.Write(p); err != nil {
-			return err
-		}
-		return h.Flush()
-	})
-	_, stalled := s.connect(t, 4096)
-	echoClient, _ := s.connect(t, 0)
+	s := serve(t, engines.Options{}, 200*time.Millisecond, enginetest.Handlers{Data: enginetest.Echo})
+	_, stalled := connect(t, s, 4096)
+	echoClient, _ := s.Dial(t)
 
 	rec := make([]byte, 64<<10)
 	deadline := time.Now().Add(timeout)
@@ -118,7 +114,7 @@ func TestWriteTimeout(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // pace the writer; the timeout does the work
 	}
-	if err := stalled.waitClosed(t); !errors.Is(err, ErrWriteTimeout) {
+	if err := stalled.WaitClosed(t); !errors.Is(err, ErrWriteTimeout) {
 		t.Fatalf("OnClose(%v), want ErrWriteTimeout", err)
 	}
 	if _, err := stalled.Write(rec); !errors.Is(err, engines.ErrClosed) {
@@ -140,8 +136,8 @@ func TestWriteTimeout(t *testing.T) {
 // chunks and netpoll hand-offs) to one connection; each record arrives whole
 // and each goroutine's records in order.
 func TestManyWriters(t *testing.T) {
-	s := serve(t, engines.Options{}, DefaultWriteTimeout, nil)
-	c, h := s.connect(t, 0)
+	s := serve(t, engines.Options{}, DefaultWriteTimeout, enginetest.Handlers{})
+	c, h := s.Dial(t)
 	const writers = 32
 	perWriter := 300
 	if testing.Short() {
@@ -153,7 +149,7 @@ func TestManyWriters(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			var rec []byte
 			for seq := range uint32(perWriter) {
-				rec = appendRecord(rec[:0], uint16(w), seq, rng.IntN(12<<10))
+				rec = enginetest.AppendRecord(rec[:0], byte(w), seq, rng.IntN(12<<10))
 				if err := writeWhenRoom(h, rec); err != nil {
 					t.Errorf("writer %d: Write: %v", w, err)
 					return
@@ -165,10 +161,10 @@ func TestManyWriters(t *testing.T) {
 			h.Flush()
 		})
 	}
-	if err := readRecords(c, writers*perWriter); err != nil {
+	if err := enginetest.NewRecordReader(c).Expect(writers * perWriter); err != nil {
 		t.Fatal(err)
 	}
-	waitGroup(t, &wg, "writers")
+	enginetest.WaitGroup(t, &wg, "writers")
 }
 
 // TestCloseRacesWrites: Close (local, by the peer with a reset, or by
@@ -183,11 +179,11 @@ func TestCloseRacesWrites(t *testing.T) {
 				conns = 5
 			}
 			const writersPerConn = 4
-			s := serve(t, engines.Options{MaxOutboundBytes: 1 << 20}, DefaultWriteTimeout, nil)
+			s := serve(t, engines.Options{MaxOutboundBytes: 1 << 20}, DefaultWriteTimeout, enginetest.Handlers{})
 			clients := make([]*net.TCPConn, conns)
-			handlers := make([]*handler, conns)
+			handlers := make([]*enginetest.Peer, conns)
 			for i := range conns {
-				clients[i], handlers[i] = s.connect(t, 0)
+				clients[i], handlers[i] = s.Dial(t)
 				go io.Copy(io.Discard, clients[i])
 			}
 			var writers, writing sync.WaitGroup
@@ -198,7 +194,7 @@ func TestCloseRacesWrites(t *testing.T) {
 					writers.Go(func() { hammer(h, &stop, uint64(i*writersPerConn+w), writing.Done) })
 				}
 			}
-			waitGroup(t, &writing, "first writes")
+			enginetest.WaitGroup(t, &writing, "first writes")
 			switch how {
 			case "local":
 				for _, h := range handlers {
@@ -212,25 +208,25 @@ func TestCloseRacesWrites(t *testing.T) {
 			case "shutdown":
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
-				if err := s.eng.Shutdown(ctx); err != nil {
+				if err := s.Engine.Shutdown(ctx); err != nil {
 					t.Fatalf("Shutdown: %v", err)
 				}
 			}
 			for _, h := range handlers {
-				h.waitClosed(t)
+				h.WaitClosed(t)
 				if _, err := h.Write([]byte("late")); !errors.Is(err, engines.ErrClosed) {
 					t.Fatalf("Write after OnClose = %v, want ErrClosed", err)
 				}
 			}
 			stop.Store(true)
-			waitGroup(t, &writers, "writers")
+			enginetest.WaitGroup(t, &writers, "writers")
 		})
 	}
 }
 
 // hammer writes and flushes to h until stop or ErrClosed, and calls wrote
 // after its first Write returned.
-func hammer(h *handler, stop *atomic.Bool, seed uint64, wrote func()) {
+func hammer(h *enginetest.Peer, stop *atomic.Bool, seed uint64, wrote func()) {
 	first := sync.OnceFunc(wrote)
 	defer first() // in case no Write came
 	rng := rand.New(rand.NewPCG(seed, 2))
@@ -251,7 +247,7 @@ func hammer(h *handler, stop *atomic.Bool, seed uint64, wrote func()) {
 }
 
 // writeWhenRoom writes p to h and flushes, waiting while the queue is full.
-func writeWhenRoom(h *handler, p []byte) error {
+func writeWhenRoom(h *enginetest.Peer, p []byte) error {
 	for {
 		_, err := h.Write(p)
 		if !errors.Is(err, engines.ErrOutboundFull) {
@@ -272,8 +268,8 @@ func pause() { time.Sleep(100 * time.Microsecond) }
 // Writer's buffers. The flusher must then not touch the Writer (netpoll v0.7.2
 // panics on a nil buffer), and the connection ends with one OnClose(io.EOF).
 func TestNoWriterUseAfterClose(t *testing.T) {
-	s := serve(t, engines.Options{}, DefaultWriteTimeout, nil)
-	client, h := s.connect(t, 0)
+	s := serve(t, engines.Options{}, DefaultWriteTimeout, enginetest.Handlers{})
+	client, h := s.Dial(t)
 	target := h.Conn.(*conn)
 	paused, resume := make(chan struct{}), make(chan struct{})
 	hook := func(c *conn) {
@@ -291,7 +287,7 @@ func TestNoWriterUseAfterClose(t *testing.T) {
 	h.Flush()
 	<-paused
 	client.Close()
-	if err := h.waitClosed(t); !errors.Is(err, io.EOF) {
+	if err := h.WaitClosed(t); !errors.Is(err, io.EOF) {
 		t.Fatalf("OnClose(%v), want io.EOF", err)
 	}
 	testHookHandOff.Store(nil)
