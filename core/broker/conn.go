@@ -94,6 +94,9 @@ func (c *conn) handle(ws *workspace, h mqtt.FixedHeader, body []byte) error {
 		}
 		return c.handleConnect(ws, body)
 	}
+	if h.Type != mqtt.PUBLISH {
+		ws.endRun() // keep every other packet in order behind the messages before it
+	}
 	switch h.Type {
 	case mqtt.PUBLISH:
 		return c.handlePublish(ws, h.Flags, body)

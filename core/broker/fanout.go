@@ -34,7 +34,8 @@ type workspace struct {
 	outPub  mqtt.Publish
 	reasons []mqtt.ReasonCode
 
-	r route
+	r   route
+	run run // consecutive messages to the same subscribers: see run.go
 
 	epoch   uint64
 	pending []*conn
@@ -59,6 +60,7 @@ func (ws *workspace) markFlush(c *conn) {
 // finishBatch flushes every touched connection and folds the counters into
 // the broker's.
 func (ws *workspace) finishBatch() {
+	ws.endRun()
 	for i, c := range ws.pending {
 		c.ec.Flush() // a closed connection has nothing to flush
 		ws.pending[i] = nil
@@ -81,6 +83,11 @@ func (ws *workspace) finishBatch() {
 	add(&st.droppedDenied, &ws.denied)
 	if cap(ws.out) > 64<<10 {
 		ws.out = make([]byte, 0, 512)
+	}
+	for vi := range ws.run.bufs {
+		if cap(ws.run.bufs[vi]) > 2*maxRunBytes {
+			ws.run.bufs[vi] = nil
+		}
 	}
 	ws.r.release()
 }
@@ -180,6 +187,11 @@ func forwardProps(dst, src *mqtt.Properties) {
 // the number of subscriptions matched.
 func (ws *workspace) fanout(topic []byte) int {
 	res := ws.b.subs.Match(topic)
+	if ws.runnable(res) {
+		ws.addToRun(res)
+		return len(res.Subs)
+	}
+	ws.endRun()
 	for i := range res.Subs {
 		ws.deliver(&res.Subs[i])
 	}
