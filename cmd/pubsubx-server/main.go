@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print warnings and errors only")
 	fs.BoolVar(&o.verbose, "v", false, "also print debug lines (every publish)")
 	fs.StringVar(&o.aclFile, "acl", "", "access control list in mosquitto's acl_file format")
-	fs.StringVar(&o.metrics, "metrics", "", "serve counters over HTTP on this address (e.g. 127.0.0.1:9100): /metrics (Prometheus text), /stats (JSON)")
+	fs.StringVar(&o.metrics, "metrics", "", "serve counters over HTTP on this address (e.g. 127.0.0.1:9100): /metrics (Prometheus text), /stats (JSON), /debug/pprof/")
 	fs.IntVar(&o.eng.Loops, "loops", 0, "event loops for the epoll and netpoll engines (0: one per core)")
 	fs.IntVar(&o.eng.ReadBufferSize, "read-buffer", engines.DefaultReadBufferSize, "bytes per read")
 	fs.IntVar(&o.eng.MaxOutboundBytes, "max-outbound-bytes", engines.DefaultMaxOutboundBytes, "bytes queued per connection before deliveries go to its session queue (slow consumer)")

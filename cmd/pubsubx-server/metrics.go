@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/pubsubx/pubsubx/core/broker"
 )
 
 // serveMetrics serves the broker's counters on addr: /metrics in the
-// Prometheus text format, /stats as JSON. It returns the bound address.
+// Prometheus text format, /stats as JSON, and Go's profiles under
+// /debug/pprof/. It returns the bound address.
 func serveMetrics(addr string, b *broker.Broker, engine string) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -28,6 +30,8 @@ func serveMetrics(addr string, b *broker.Broker, engine string) (net.Addr, error
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		writePrometheus(w, b.Stats(), engine)
 	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	go http.Serve(ln, mux) // ends with the process
 	return ln.Addr(), nil
 }

@@ -22,22 +22,26 @@ func (c *conn) resolveTopicAlias(p *mqtt.Publish) error {
 	if alias == 0 || alias > int(c.b.cfg.TopicAliasMaximum) {
 		return &mqtt.Error{Code: mqtt.TopicAliasInvalid, Msg: "topic alias out of range"} // [MQTT-3.3.2-9]
 	}
+	if c.aliasIn == nil {
+		c.aliasIn = new([]string)
+	}
+	aliases := *c.aliasIn
 	if len(p.Topic) > 0 {
-		if alias > len(c.aliasIn) {
+		if alias > len(aliases) {
 			grown := make([]string, alias)
-			copy(grown, c.aliasIn)
-			c.aliasIn = grown
+			copy(grown, aliases)
+			*c.aliasIn, aliases = grown, grown
 		}
-		if c.aliasIn[alias-1] != string(p.Topic) {
-			c.aliasIn[alias-1] = string(p.Topic)
+		if aliases[alias-1] != string(p.Topic) {
+			aliases[alias-1] = string(p.Topic)
 		}
 		return nil
 	}
-	if alias > len(c.aliasIn) || c.aliasIn[alias-1] == "" {
+	if alias > len(aliases) || aliases[alias-1] == "" {
 		return &mqtt.Error{Code: mqtt.ProtocolError, Msg: "unknown topic alias"}
 	}
 	// A read-only view of the string: the codec and router never write to it.
-	p.Topic = stringBytes(c.aliasIn[alias-1])
+	p.Topic = stringBytes(aliases[alias-1])
 	return nil
 }
 

@@ -53,6 +53,7 @@ type Broker struct {
 	workspaces sync.Pool
 	clock      atomic.Int64 // coarse time, unix milliseconds, for timeouts
 	nextAutoID atomic.Uint64
+	lastDrop   atomic.Int64 // unix nanoseconds of the last WARN about dropped messages
 	stats      counters
 
 	stop     chan struct{}
@@ -88,7 +89,8 @@ func (b *Broker) Config() Config { return b.cfg }
 // Open is the engine's open function: it returns the Handler of a new
 // connection.
 func (b *Broker) Open(ec engines.Conn) engines.Handler {
-	c := &conn{b: b, ec: ec, openedAt: b.clock.Load()}
+	c := &conn{b: b, ec: ec}
+	c.since.Store(b.clock.Load())
 	c.parser.MaxPacketSize = b.cfg.MaxPacketSize
 	b.mu.Lock()
 	c.overLimit = len(b.conns) >= b.cfg.MaxConnections || b.closing
@@ -168,6 +170,13 @@ func (b *Broker) scanTimeouts(now int64) {
 	for _, c := range expired {
 		c.closeTimedOut()
 	}
+}
+
+// dropWarnDue rate-limits the WARN lines about dropped messages to one a
+// second for the whole broker, so a flood of drops cannot flood the log.
+func (b *Broker) dropWarnDue() bool {
+	now, last := time.Now().UnixNano(), b.lastDrop.Load()
+	return now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now)
 }
 
 // markBacklogged asks housekeeping to retry s's queued deliveries.

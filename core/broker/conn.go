@@ -29,27 +29,25 @@ type conn struct {
 	b  *Broker
 	ec engines.Conn
 
-	parser    mqtt.Parser    // OnData only
-	sess      *clientSession // set by CONNECT; OnData only
-	id        string         // client identifier, for logs; set by CONNECT
-	ident     *identity      // for the ACL; set by CONNECT
-	aliasIn   []string       // MQTT 5 inbound topic aliases (index alias-1); OnData only
-	state     atomic.Uint32  // stateAwaitConnect, stateConnected, stateClosing
-	flushMark atomic.Uint64  // see workspace.markFlush
-
-	lastRecv  atomic.Int64 // broker clock (ms) of the last read
-	openedAt  int64        // broker clock (ms) at accept
-	keepAlive uint16       // seconds; 0 disables the check
-
-	version       mqtt.Version     // set by CONNECT, before the session can see c
-	maxPacket     uint32           // client's Maximum Packet Size; 0 = no limit
-	aliasOut      *outboundAliases // set by CONNECT when the client accepts aliases; guarded by the session's mu
-	expiryWasZero bool             // MQTT 5 CONNECT asked session expiry 0
-	overLimit     bool             // accepted beyond MaxConnections: CONNECT is refused
-
-	// How the connection ends, for logs and will handling. Set before close.
-	graceful  atomic.Bool // client sent DISCONNECT
+	parser    mqtt.Parser      // OnData only
+	sess      *clientSession   // set by CONNECT; OnData only
+	id        string           // client identifier, for logs; set by CONNECT
+	aliasIn   *[]string        // MQTT 5 inbound topic aliases (index alias-1), from the first; OnData only
+	aliasOut  *outboundAliases // set by CONNECT when the client accepts aliases; guarded by the session's mu
 	endReason atomic.Pointer[string]
+	flushMark atomic.Uint64 // see workspace.markFlush
+	// since is the broker clock (ms) at accept, then of the last read once
+	// connected: the connect timeout and the keep-alive run from it.
+	since atomic.Int64
+
+	state     atomic.Uint32 // stateAwaitConnect, stateConnected, stateClosing
+	graceful  atomic.Bool   // the client sent DISCONNECT; set before close
+	maxPacket uint32        // client's Maximum Packet Size; 0 = no limit
+	keepAlive uint16        // seconds; 0 disables the check
+	version   mqtt.Version  // set by CONNECT, before the session can see c
+	// expiryWasZero: the MQTT 5 CONNECT asked session expiry 0.
+	expiryWasZero bool
+	overLimit     bool // accepted beyond MaxConnections: CONNECT is refused
 }
 
 // identity is what the ACL checks: who the client is. Immutable.
@@ -65,7 +63,9 @@ func (c *conn) OnData(p []byte) error {
 		return nil // a close is under way; ignore what the client still sends
 	}
 	b := c.b
-	c.lastRecv.Store(b.clock.Load())
+	if c.state.Load() == stateConnected {
+		c.since.Store(b.clock.Load())
+	}
 	ws := b.getWorkspace()
 	defer b.putWorkspace(ws)
 	c.parser.Feed(p)
@@ -187,9 +187,9 @@ func (c *conn) shutdown() { c.closeWith(mqtt.ServerShuttingDown, "server shuttin
 func (c *conn) timedOut(now, connectLimitMs int64) bool {
 	switch c.state.Load() {
 	case stateAwaitConnect:
-		return now-c.openedAt >= connectLimitMs
+		return now-c.since.Load() >= connectLimitMs
 	case stateConnected:
-		return c.keepAlive > 0 && now-c.lastRecv.Load() > int64(c.keepAlive)*1500
+		return c.keepAlive > 0 && now-c.since.Load() > int64(c.keepAlive)*1500
 	}
 	return false
 }

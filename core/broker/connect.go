@@ -42,7 +42,10 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 		clientID, assigned = "pubsubx-"+strconv.FormatUint(b.nextAutoID.Add(1), 36), true // [MQTT-3.1.3-6]
 	}
 	c.id = clientID
-	c.ident = &identity{clientID: clientID, username: string(cp.Username), hasUsername: cp.HasUsername}
+	var ident *identity
+	if b.cfg.ACL != nil { // only the ACL needs to know who the client is
+		ident = &identity{clientID: clientID, username: string(cp.Username), hasUsername: cp.HasUsername}
+	}
 
 	var ack mqtt.Connack
 	c.keepAlive = cp.KeepAlive
@@ -77,15 +80,16 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 	}
 	var w *will
 	if cp.WillFlag {
-		w = newWill(cp, c.ident)
+		w = newWill(cp, clientID, ident)
 	}
 
-	s, present, queued := b.attach(c, clientID, cp.CleanStart, expiry, w)
+	s, present, queued := b.attach(c, clientID, ident, cp.CleanStart, expiry, w)
 	ack.SessionPresent = present
 	c.sess = s
 	if err := c.send(ws, mqtt.AppendConnack(ws.out[:0], c.version, &ack)); err != nil {
 		return err
 	}
+	c.since.Store(b.clock.Load()) // the keep-alive runs from CONNECT
 	c.state.Store(stateConnected)
 	s.resume(ws, c, window)
 
@@ -154,7 +158,7 @@ func (b *Broker) sessionExpiry(cp *mqtt.Connect, ack *mqtt.Properties) time.Dura
 // attach binds c to the session of clientID: a fresh one (clean start, or
 // none held), or the held one, whose previous connection is taken over. It
 // returns the session, whether it was present, and its queued deliveries.
-func (b *Broker) attach(c *conn, clientID string, clean bool, expiry time.Duration, w *will) (s *clientSession, present bool, queued int) {
+func (b *Broker) attach(c *conn, clientID string, ident *identity, clean bool, expiry time.Duration, w *will) (s *clientSession, present bool, queued int) {
 	var previous *conn
 	var staleWill *will
 	b.mu.Lock()
@@ -183,7 +187,7 @@ func (b *Broker) attach(c *conn, clientID string, clean bool, expiry time.Durati
 	s.owner = c
 	s.expiry = expiry
 	s.will = w
-	s.ident.Store(c.ident)
+	s.ident.Store(ident)
 	queued = s.queue.Len() + s.inflight.Len()
 	s.mu.Unlock()
 	b.mu.Unlock()
@@ -221,13 +225,13 @@ type will struct {
 	msg      *session.Message
 	delay    time.Duration
 	clientID string
-	ident    *identity
+	ident    *identity // nil without an ACL
 }
 
-func newWill(cp *mqtt.Connect, ident *identity) *will {
+func newWill(cp *mqtt.Connect, clientID string, ident *identity) *will {
 	p := mqtt.Publish{QoS: cp.WillQoS, Retain: cp.WillRetain, Topic: cp.WillTopic, Payload: cp.WillPayload}
 	p.Props = cp.WillProps
-	w := &will{msg: session.NewMessage(&p, time.Now()), clientID: ident.clientID, ident: ident}
+	w := &will{msg: session.NewMessage(&p, time.Now()), clientID: clientID, ident: ident}
 	if cp.WillProps.Has(mqtt.PropWillDelay) {
 		w.delay = time.Duration(cp.WillProps.WillDelay) * time.Second
 	}

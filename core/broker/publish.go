@@ -33,7 +33,7 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 		reason = mqtt.NotAuthorized
 		ws.denied++
 		b.log.Warnf("Client %s: publish to %s refused: $SYS topics belong to the broker", c.id, p.Topic)
-	case !c.ident.canPublish(b, p.Topic):
+	case !c.sess.ident.Load().canPublish(b, p.Topic):
 		reason = mqtt.NotAuthorized
 		ws.denied++
 		b.log.Warnf("Client %s: publish to %s denied by the ACL", c.id, p.Topic)
@@ -204,7 +204,7 @@ func (b *Broker) publishWill(w *will) {
 		p.Props.MessageExpiry = exp
 		p.Props.Set(mqtt.PropMessageExpiry)
 	}
-	if w.ident != nil && !w.ident.canPublish(b, m.Topic) {
+	if !w.ident.canPublish(b, m.Topic) {
 		return
 	}
 	if m.Retain {
@@ -221,7 +221,8 @@ func (b *Broker) publishWill(w *will) {
 	b.log.Infof("Will of %s published to %s (%d subscribers)", w.clientID, m.Topic, n)
 }
 
-// canPublish applies the ACL's write rule (and refuses $SYS topics).
+// canPublish applies the ACL's write rule (and refuses $SYS topics). id is
+// nil when the broker has no ACL.
 func (id *identity) canPublish(b *Broker, topic []byte) bool {
 	return !isSysTopic(topic) && (b.cfg.ACL == nil || b.cfg.ACL.CanPublish(id.clientID, id.username, id.hasUsername, topic))
 }

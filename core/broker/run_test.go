@@ -29,9 +29,11 @@ func (r *recordingConn) Write(p []byte) (int, error) {
 	r.buf = append(r.buf, p...)
 	return len(p), nil
 }
-func (r *recordingConn) Flush() error         { return nil }
-func (r *recordingConn) Close() error         { return nil }
-func (r *recordingConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }
+func (r *recordingConn) Flush() error { return nil }
+func (r *recordingConn) Close() error { return nil }
+func (r *recordingConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2}
+}
 
 // publishes decodes the PUBLISH payloads received so far, in order.
 func (r *recordingConn) publishes(t *testing.T, v mqtt.Version) []string {

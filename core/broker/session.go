@@ -26,9 +26,12 @@ type clientSession struct {
 	conn    atomic.Pointer[conn]
 	slow    atomic.Bool
 	waiting atomic.Bool              // deliveries wait in the queue or for resending
+	dropped atomic.Uint32            // deliveries this client lost to bounds
+	epoch   uint32                   // mu; bumped on every attach and detach; timers check it
 	ident   atomic.Pointer[identity] // of the attached client, for the ACL
-	dropped atomic.Int64             // deliveries this client lost to bounds
 
+	// Guarded by mu. Fields are ordered (and sized) to pack: an idle
+	// session must cost little.
 	mu       sync.Mutex
 	owner    *conn    // attached connection, also while resuming
 	filters  []string // subscribed filters as given, for cleanup
@@ -37,17 +40,14 @@ type clientSession struct {
 	qos2in   session.QoS2Received
 	expiry   time.Duration // how long the session outlives its connection
 	will     *will         // the attached (or lost) connection's will
-	epoch    uint64        // bumped on every attach and detach; timers check it
-	resends  int           // in-flight entries marked Resend
 	timer    *time.Timer   // session expiry or will delay, while away
+	window   uint16        // the attached client's in-flight window
+	resends  uint16        // in-flight entries marked Resend
 	ended    bool
-	warnedAt time.Time // last WARN about drops, to rate-limit them
 }
 
 func newClientSession(b *Broker, id string) *clientSession {
 	s := &clientSession{b: b, id: id}
-	s.queue.MaxLen = b.cfg.MaxQueuedMessages
-	s.queue.MaxBytes = b.cfg.MaxQueuedBytes
 	s.slow.Store(true)
 	return s
 }
@@ -87,13 +87,12 @@ func (s *clientSession) deliverQueued(ws *workspace, d session.Delivery) {
 func (s *clientSession) enqueueLocked(ws *workspace, d session.Delivery) {
 	s.slow.Store(true)
 	s.waiting.Store(true)
-	if s.queue.Push(d) {
+	if s.queue.Push(d, s.b.cfg.MaxQueuedMessages, s.b.cfg.MaxQueuedBytes) {
 		return
 	}
 	ws.queueFull++
 	n := s.dropped.Add(1)
-	if now := time.Now(); now.Sub(s.warnedAt) >= time.Second {
-		s.warnedAt = now
+	if s.b.dropWarnDue() {
 		s.b.log.Warnf("Client %s: queue full (%d messages, %d bytes): dropping messages (%d dropped so far)",
 			s.id, s.queue.Len(), s.queue.Bytes(), n)
 	}
@@ -108,10 +107,10 @@ func (s *clientSession) sendLocked(ws *workspace, c *conn, d session.Delivery) s
 	}
 	var id uint16
 	if d.QoS > 0 {
-		if s.inflight.Full() {
+		if s.inflight.Full(int(s.window)) {
 			return waitWindow
 		}
-		id = s.inflight.Add(d)
+		id = s.inflight.Add(d, int(s.window))
 	}
 	pkt, assign := ws.encodeDelivery(c, d, id, false)
 	if c.maxPacket != 0 && len(pkt) > int(c.maxPacket) {
@@ -207,7 +206,7 @@ func (s *clientSession) resume(ws *workspace, c *conn, window int) {
 	if s.owner != c {
 		return // taken over meanwhile
 	}
-	s.inflight.Window = window
+	s.window = uint16(min(window, 65535))
 	s.resends = 0
 	s.inflight.Each(func(e *session.Outflight) {
 		e.Resend = true
@@ -331,7 +330,7 @@ func (s *clientSession) scheduleLocked() {
 
 // willDelayPassed publishes the will of a session still away, then waits for
 // the rest of the expiry.
-func (s *clientSession) willDelayPassed(epoch uint64) {
+func (s *clientSession) willDelayPassed(epoch uint32) {
 	s.mu.Lock()
 	if s.epoch != epoch || s.will == nil {
 		s.mu.Unlock()
@@ -346,7 +345,7 @@ func (s *clientSession) willDelayPassed(epoch uint64) {
 }
 
 // expire ends a session whose client did not come back in time.
-func (b *Broker) expire(s *clientSession, epoch uint64) {
+func (b *Broker) expire(s *clientSession, epoch uint32) {
 	b.mu.Lock()
 	s.mu.Lock()
 	if s.epoch != epoch || s.ended || s.owner != nil {

@@ -39,7 +39,7 @@ func (c *conn) handleSubscribe(ws *workspace, body []byte) error {
 		if shared && f.NoLocal {
 			return errProtocol("No Local on a shared subscription") // [MQTT-3.8.3-4]
 		}
-		if id := c.ident; b.cfg.ACL != nil && !b.cfg.ACL.CanSubscribe(id.clientID, id.username, id.hasUsername, f.Filter) {
+		if id := s.ident.Load(); b.cfg.ACL != nil && !b.cfg.ACL.CanSubscribe(id.clientID, id.username, id.hasUsername, f.Filter) {
 			reasons = append(reasons, failureCode(c.version, mqtt.NotAuthorized))
 			b.log.Warnf("Client %s: subscription to %s denied by the ACL", c.id, f.Filter)
 			continue

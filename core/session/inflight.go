@@ -22,117 +22,135 @@ type Outflight struct {
 
 // Inflight is the table of a session's outbound QoS 1 and 2 messages that the
 // client has not fully acknowledged, in the order they were sent (resent in
-// that order on reconnect [MQTT-4.4.0-1]). The zero value is empty with a
-// window of 65,535; memory is released whenever the table empties.
+// that order on reconnect [MQTT-4.4.0-1]). The zero value is empty; while
+// empty it holds no storage. The window (the client's Receive Maximum, or
+// the broker's in-flight limit) is given to Full and Add, so it lives with
+// the connection rather than in every table.
 type Inflight struct {
-	// Window bounds the messages in flight: the client's Receive Maximum
-	// (MQTT 5) or the broker's in-flight limit. 0 means 65,535.
-	Window int
+	t *inflightTable // nil while empty
+}
 
+type inflightTable struct {
 	entries []Outflight // send order; ID 0 marks an acknowledged entry
 	base    int         // absolute position of entries[0]
 	index   map[uint16]int
-	nextID  uint16
+	nextID  uint16 // identifiers start again from 1 once the table empties
 }
 
 // Len returns the messages in flight.
-func (f *Inflight) Len() int { return len(f.index) }
-
-// Full reports whether the window is used up.
-func (f *Inflight) Full() bool {
-	w := f.Window
-	if w <= 0 || w > 65535 {
-		w = 65535
+func (f *Inflight) Len() int {
+	if f.t == nil {
+		return 0
 	}
-	return len(f.index) >= w
+	return len(f.t.index)
+}
+
+// Full reports whether window messages are in flight (a window of 0 or above
+// 65,535 means 65,535).
+func (f *Inflight) Full(window int) bool {
+	if window <= 0 || window > 65535 {
+		window = 65535
+	}
+	return f.Len() >= window
 }
 
 // Add assigns a free packet identifier to d, records it as sent and returns
-// the identifier. The caller checks Full first; Add on a full table returns 0.
-func (f *Inflight) Add(d Delivery) uint16 {
-	if f.Full() {
+// the identifier, or 0 when window messages are in flight already.
+func (f *Inflight) Add(d Delivery, window int) uint16 {
+	if f.Full(window) {
 		return 0
 	}
-	if f.index == nil {
-		f.index = make(map[uint16]int)
+	if f.t == nil {
+		f.t = &inflightTable{index: make(map[uint16]int)}
 	}
-	id := f.nextID
+	t := f.t
+	id := t.nextID
 	for {
 		id++
 		if id == 0 {
 			id = 1
 		}
-		if _, used := f.index[id]; !used {
+		if _, used := t.index[id]; !used {
 			break
 		}
 	}
-	f.nextID = id
+	t.nextID = id
 	phase := AwaitPuback
 	if d.QoS == 2 {
 		phase = AwaitPubrec
 	}
-	f.index[id] = f.base + len(f.entries)
-	f.entries = append(f.entries, Outflight{ID: id, Phase: phase, Delivery: d})
+	t.index[id] = t.base + len(t.entries)
+	t.entries = append(t.entries, Outflight{ID: id, Phase: phase, Delivery: d})
 	return id
 }
 
 // Get returns the entry for id.
 func (f *Inflight) Get(id uint16) (*Outflight, bool) {
-	pos, ok := f.index[id]
+	if f.t == nil {
+		return nil, false
+	}
+	pos, ok := f.t.index[id]
 	if !ok {
 		return nil, false
 	}
-	return &f.entries[pos-f.base], true
+	return &f.t.entries[pos-f.t.base], true
 }
 
 // Release removes id (PUBACK, PUBCOMP, or a PUBREC with an error code) and
 // returns whether it was in flight.
 func (f *Inflight) Release(id uint16) bool {
-	pos, ok := f.index[id]
+	t := f.t
+	if t == nil {
+		return false
+	}
+	pos, ok := t.index[id]
 	if !ok {
 		return false
 	}
-	delete(f.index, id)
-	f.entries[pos-f.base] = Outflight{}
-	for len(f.entries) > 0 && f.entries[0].ID == 0 {
-		f.entries = f.entries[1:]
-		f.base++
+	delete(t.index, id)
+	t.entries[pos-t.base] = Outflight{}
+	for len(t.entries) > 0 && t.entries[0].ID == 0 {
+		t.entries = t.entries[1:]
+		t.base++
 	}
 	switch {
-	case len(f.index) == 0:
-		f.entries, f.base = nil, 0
-	case len(f.entries) > 2*len(f.index)+32:
-		f.compact()
+	case len(t.index) == 0:
+		f.t = nil
+	case len(t.entries) > 2*len(t.index)+32:
+		t.compact()
 	}
 	return true
 }
 
 // compact drops acknowledged entries stuck behind an unacknowledged one.
-func (f *Inflight) compact() {
-	live := make([]Outflight, 0, len(f.index))
-	for _, e := range f.entries {
+func (t *inflightTable) compact() {
+	live := make([]Outflight, 0, len(t.index))
+	for _, e := range t.entries {
 		if e.ID != 0 {
-			f.index[e.ID] = len(live)
+			t.index[e.ID] = len(live)
 			live = append(live, e)
 		}
 	}
-	f.entries, f.base = live, 0
+	t.entries, t.base = live, 0
 }
 
 // Each calls fn for every entry in send order; fn may change the entry's
-// Phase but must not add or release entries.
+// Phase and Resend but must not add or release entries.
 func (f *Inflight) Each(fn func(e *Outflight)) {
-	for i := range f.entries {
-		if f.entries[i].ID != 0 {
-			fn(&f.entries[i])
+	if f.t == nil {
+		return
+	}
+	for i := range f.t.entries {
+		if f.t.entries[i].ID != 0 {
+			fn(&f.t.entries[i])
 		}
 	}
 }
 
 // Clear drops every entry and returns how many there were.
 func (f *Inflight) Clear() int {
-	n := len(f.index)
-	f.entries, f.base, f.index = nil, 0, nil
+	n := f.Len()
+	f.t = nil
 	return n
 }
 

@@ -13,13 +13,14 @@ func msg(topic string, size int) *Message {
 }
 
 func TestQueueOrderAndBounds(t *testing.T) {
-	q := Queue{MaxLen: 20}
+	q := Queue{}
+	const maxLen = 20
 	for i := range 20 {
-		if !q.Push(Delivery{Msg: msg("t", i)}) {
+		if !q.Push(Delivery{Msg: msg("t", i)}, maxLen, 0) {
 			t.Fatalf("push %d refused below the bound", i)
 		}
 	}
-	if q.Push(Delivery{Msg: msg("t", 0)}) {
+	if q.Push(Delivery{Msg: msg("t", 0)}, maxLen, 0) {
 		t.Fatal("push beyond MaxLen accepted")
 	}
 	// Interleave pops and pushes across the ring's wrap-around.
@@ -29,7 +30,7 @@ func TestQueueOrderAndBounds(t *testing.T) {
 			t.Fatalf("pop %d: got payload %d, ok %v", i, len(d.Msg.Payload), ok)
 		}
 		if i < 10 {
-			q.Push(Delivery{Msg: msg("t", 100+i)})
+			q.Push(Delivery{Msg: msg("t", 100+i)}, maxLen, 0)
 		}
 	}
 	for i := range 10 {
@@ -38,21 +39,22 @@ func TestQueueOrderAndBounds(t *testing.T) {
 			t.Fatalf("after wrap: got %d, want %d", len(d.Msg.Payload), 100+i)
 		}
 	}
-	if _, ok := q.Pop(); ok || q.Len() != 0 || q.Bytes() != 0 || q.ring != nil {
-		t.Fatalf("empty queue: len %d bytes %d ring %v", q.Len(), q.Bytes(), q.ring != nil)
+	if _, ok := q.Pop(); ok || q.Len() != 0 || q.Bytes() != 0 || q.r != nil {
+		t.Fatalf("empty queue: len %d bytes %d storage held %v", q.Len(), q.Bytes(), q.r != nil)
 	}
 }
 
 func TestQueueByteBound(t *testing.T) {
-	q := Queue{MaxBytes: 1000}
-	if !q.Push(Delivery{Msg: msg("t", 2000)}) {
+	q := Queue{}
+	const maxBytes = 1000
+	if !q.Push(Delivery{Msg: msg("t", 2000)}, 0, maxBytes) {
 		t.Fatal("an empty queue must take one message even over MaxBytes")
 	}
-	if q.Push(Delivery{Msg: msg("t", 1)}) {
+	if q.Push(Delivery{Msg: msg("t", 1)}, 0, maxBytes) {
 		t.Fatal("push beyond MaxBytes accepted")
 	}
 	q.Pop()
-	for q.Push(Delivery{Msg: msg("t", 99)}) {
+	for q.Push(Delivery{Msg: msg("t", 99)}, 0, maxBytes) {
 	}
 	if q.Bytes() > 1000 || q.Len() != 10 {
 		t.Fatalf("bytes %d len %d, want <= 1000 and 10 (100 bytes each)", q.Bytes(), q.Len())
@@ -63,9 +65,10 @@ func TestQueueByteBound(t *testing.T) {
 }
 
 func TestInflightWindowIDsAndOrder(t *testing.T) {
-	f := Inflight{Window: 3}
-	ids := []uint16{f.Add(Delivery{Msg: msg("a", 0), QoS: 1}), f.Add(Delivery{Msg: msg("b", 0), QoS: 2}), f.Add(Delivery{Msg: msg("c", 0), QoS: 1})}
-	if !f.Full() || f.Add(Delivery{Msg: msg("d", 0), QoS: 1}) != 0 {
+	f := Inflight{}
+	const window = 3
+	ids := []uint16{f.Add(Delivery{Msg: msg("a", 0), QoS: 1}, window), f.Add(Delivery{Msg: msg("b", 0), QoS: 2}, window), f.Add(Delivery{Msg: msg("c", 0), QoS: 1}, window)}
+	if !f.Full(window) || f.Add(Delivery{Msg: msg("d", 0), QoS: 1}, window) != 0 {
 		t.Fatal("window of 3 not enforced")
 	}
 	if e, ok := f.Get(ids[1]); !ok || e.Phase != AwaitPubrec {
@@ -74,7 +77,7 @@ func TestInflightWindowIDsAndOrder(t *testing.T) {
 	if !f.Release(ids[1]) || f.Release(ids[1]) {
 		t.Fatal("Release must succeed once")
 	}
-	next := f.Add(Delivery{Msg: msg("d", 0), QoS: 1})
+	next := f.Add(Delivery{Msg: msg("d", 0), QoS: 1}, window)
 	for _, id := range ids {
 		if next == id && id != ids[1] {
 			t.Fatalf("id %d reused while in flight", id)
@@ -92,16 +95,16 @@ func TestInflightWindowIDsAndOrder(t *testing.T) {
 
 func TestInflightIDWrapSkipsUsed(t *testing.T) {
 	f := Inflight{}
-	first := f.Add(Delivery{Msg: msg("keep", 0), QoS: 1})
+	first := f.Add(Delivery{Msg: msg("keep", 0), QoS: 1}, 0)
 	for range 70000 { // wraps the 16-bit id space
-		id := f.Add(Delivery{Msg: msg("x", 0), QoS: 1})
+		id := f.Add(Delivery{Msg: msg("x", 0), QoS: 1}, 0)
 		if id == 0 || id == first {
 			t.Fatalf("bad id %d (first %d)", id, first)
 		}
 		f.Release(id)
 	}
-	if len(f.entries) > 64 {
-		t.Fatalf("acknowledged entries behind an old one were not compacted: %d entries", len(f.entries))
+	if len(f.t.entries) > 64 {
+		t.Fatalf("acknowledged entries behind an old one were not compacted: %d entries", len(f.t.entries))
 	}
 }
 

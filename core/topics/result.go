@@ -114,8 +114,8 @@ func buildResult[S comparable](matched []*node[S]) *Result[S] {
 			nodesWithSubs++
 			subs += k
 		}
-		groups += len(n.groups)
-		for _, g := range n.groups {
+		groups += len(n.groupList())
+		for _, g := range n.groupList() {
 			members += g.members.len()
 		}
 	}
@@ -230,7 +230,7 @@ func buildShared[S comparable](matched []*node[S], groups, members int) []*Share
 	deliveries := make([]Delivery[S], 0, members)
 	ids := make([]uint32, 0, members) // never outgrown: slices carved from it stay put
 	for _, n := range matched {
-		for _, g := range n.groups {
+		for _, g := range n.groupList() {
 			from := len(deliveries)
 			for k := range g.members.list {
 				sub := &g.members.list[k]

@@ -66,7 +66,15 @@ type node[S comparable] struct {
 	plus    *node[S]            // the '+' child
 	hash    *node[S]            // the '#' child
 	subs    subscriberSet[S]    // ordinary subscriptions ending here
-	groups  []*shareGroup[S]    // shared subscriptions ending here, one per group name
+	groups  *[]*shareGroup[S]   // shared subscriptions ending here, one per group name; nil when none (most nodes)
+}
+
+// groupList returns the shared groups ending at n.
+func (n *node[S]) groupList() []*shareGroup[S] {
+	if n.groups == nil {
+		return nil
+	}
+	return *n.groups
 }
 
 // New returns an empty Trie caching the match results of up to cacheSize
@@ -108,7 +116,10 @@ func (t *Trie[S]) Subscribe(filter []byte, sub Sub[S]) (replaced bool) {
 		g := n.group(group)
 		if g == nil {
 			g = &shareGroup[S]{name: string(group), filter: string(plain)}
-			n.groups = append(n.groups, g)
+			if n.groups == nil {
+				n.groups = new([]*shareGroup[S])
+			}
+			*n.groups = append(*n.groups, g)
 		}
 		replaced = g.members.put(sub)
 	}
@@ -249,7 +260,7 @@ func (n *node[S]) collect(levels [][]byte, dollar bool, out []*node[S]) []*node[
 
 // appendIfUsed appends n to out if it holds any subscription.
 func (n *node[S]) appendIfUsed(out []*node[S]) []*node[S] {
-	if n.subs.len() > 0 || len(n.groups) > 0 {
+	if n.subs.len() > 0 || n.groups != nil {
 		out = append(out, n)
 	}
 	return out
@@ -299,13 +310,13 @@ func (n *node[S]) dropChild(level []byte) {
 
 // isEmpty reports whether n holds no subscription and has no child.
 func (n *node[S]) isEmpty() bool {
-	return n.subs.len() == 0 && len(n.groups) == 0 &&
+	return n.subs.len() == 0 && n.groups == nil &&
 		len(n.literal) == 0 && n.plus == nil && n.hash == nil
 }
 
 // group returns the shared group called name at n, or nil.
 func (n *node[S]) group(name []byte) *shareGroup[S] {
-	for _, g := range n.groups {
+	for _, g := range n.groupList() {
 		if g.name == string(name) {
 			return g
 		}
@@ -316,7 +327,8 @@ func (n *node[S]) group(name []byte) *shareGroup[S] {
 // removeFromGroup removes s from the shared group called name at n, deleting
 // the group when it becomes empty, and reports whether s was a member.
 func (n *node[S]) removeFromGroup(name []byte, s S) bool {
-	for i, g := range n.groups {
+	groups := n.groupList()
+	for i, g := range groups {
 		if g.name != string(name) {
 			continue
 		}
@@ -324,10 +336,10 @@ func (n *node[S]) removeFromGroup(name []byte, s S) bool {
 			return false
 		}
 		if g.members.len() == 0 {
-			last := len(n.groups) - 1
-			n.groups[i] = n.groups[last]
-			n.groups[last] = nil
-			n.groups = n.groups[:last]
+			last := len(groups) - 1
+			groups[i] = groups[last]
+			groups[last] = nil
+			*n.groups = groups[:last]
 			if last == 0 {
 				n.groups = nil
 			}

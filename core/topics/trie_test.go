@@ -232,7 +232,7 @@ func TestManySubscribersOnOneFilter(t *testing.T) {
 		trie.Subscribe([]byte("$share/g/hot"), sub(clients[i], 0, false, false, 0))
 	}
 	node := trie.root.literal["hot"]
-	if node.subs.index == nil || node.groups[0].members.index == nil {
+	if node.subs.index == nil || node.groupList()[0].members.index == nil {
 		t.Fatalf("no index over %d subscribers", n)
 	}
 	if trie.Subscribe([]byte("hot"), sub(clients[500], 2, false, false, 1)) != true {

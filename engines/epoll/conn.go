@@ -4,6 +4,7 @@ package epoll
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -39,7 +40,7 @@ const (
 // outq's in-place rule), and only the loop consumes or releases it.
 type conn struct {
 	loop   *loop
-	remote net.Addr
+	remote netip.AddrPort // kept compact: an idle connection must cost little
 
 	fd         int             // loop; -1 once closed
 	handler    engines.Handler // loop; set by open
@@ -111,5 +112,6 @@ func (c *conn) schedule() error {
 	return nil
 }
 
-// RemoteAddr is the peer's address, valid for the life of the conn.
-func (c *conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr is the peer's address, valid for the life of the conn; a new
+// *net.TCPAddr on each call (callers are logs, not hot paths).
+func (c *conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.remote) }

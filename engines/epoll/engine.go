@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -167,7 +168,10 @@ func temporary(err error) bool {
 
 // adopt moves nc's socket into the engine and hands it to a loop.
 func (e *engine) adopt(nc net.Conn) error {
-	remote := nc.RemoteAddr()
+	var remote netip.AddrPort
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		remote = a.AddrPort()
+	}
 	fd, err := takeSocket(nc)
 	if err != nil {
 		return err
