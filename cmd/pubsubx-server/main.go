@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,17 @@ import (
 	"github.com/pubsubx/pubsubx/engines/registry"
 )
 
+// defaultGCPercent is the server's garbage collection target unless GOGC is
+// set. The broker's steady state allocates almost nothing (fan-out is
+// allocation-free), so collections are rare whatever the target; a lower
+// target than Go's 100 mostly trims the heap headroom that idle connections
+// would otherwise pay for in resident memory.
+const defaultGCPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, shutdownSignals()))
 }
 

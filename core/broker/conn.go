@@ -29,11 +29,10 @@ type conn struct {
 	b  *Broker
 	ec engines.Conn
 
-	parser    mqtt.Parser      // OnData only
-	sess      *clientSession   // set by CONNECT; OnData only
-	id        string           // client identifier, for logs; set by CONNECT
-	aliasIn   *[]string        // MQTT 5 inbound topic aliases (index alias-1), from the first; OnData only
-	aliasOut  *outboundAliases // set by CONNECT when the client accepts aliases; guarded by the session's mu
+	parser    mqtt.Parser                   // OnData only
+	sess      atomic.Pointer[clientSession] // set by CONNECT
+	aliasIn   *[]string                     // MQTT 5 inbound topic aliases (index alias-1), from the first; OnData only
+	aliasOut  *outboundAliases              // set by CONNECT when the client accepts aliases; guarded by the session's mu
 	endReason atomic.Pointer[string]
 	flushMark atomic.Uint64 // see workspace.markFlush
 	// since is the broker clock (ms) at accept, then of the last read once
@@ -157,7 +156,7 @@ func (c *conn) fail(ws *workspace, err error) error {
 	c.b.log.Warnf("Client %s closed: %s: %v", c.describe(), code, err)
 	reason := fmt.Sprintf("closed by server: %s", code)
 	c.endReason.Store(&reason)
-	if c.version == mqtt.V5 && c.sess != nil {
+	if c.version == mqtt.V5 && c.sess.Load() != nil {
 		c.ec.Write(mqtt.AppendDisconnect(ws.out[:0], mqtt.V5, &mqtt.Disconnect{Reason: code})) // best effort before close
 	}
 	return err
@@ -209,7 +208,7 @@ func (c *conn) closeTimedOut() {
 func (c *conn) OnClose(err error) {
 	c.state.Store(stateClosing)
 	c.b.removeConn(c)
-	if c.sess == nil {
+	if c.sess.Load() == nil {
 		return
 	}
 	why := "connection closed without DISCONNECT"
@@ -221,14 +220,18 @@ func (c *conn) OnClose(err error) {
 	c.b.detach(c, why)
 }
 
-// describe names the client for log lines: "homer (127.0.0.1:5555)".
+// session returns the connection's session: nil until CONNECT is accepted.
+func (c *conn) session() *clientSession { return c.sess.Load() }
+
+// describe names the client for log lines: "homer (127.0.0.1:5555)". Safe
+// from any goroutine.
 func (c *conn) describe() string {
 	addr := "?"
 	if a := c.ec.RemoteAddr(); a != nil {
 		addr = a.String()
 	}
-	if c.id == "" {
-		return "(" + addr + ")"
+	if s := c.session(); s != nil {
+		return s.id + " (" + addr + ")"
 	}
-	return c.id + " (" + addr + ")"
+	return "(" + addr + ")"
 }

@@ -41,7 +41,6 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 	if clientID == "" {
 		clientID, assigned = "pubsubx-"+strconv.FormatUint(b.nextAutoID.Add(1), 36), true // [MQTT-3.1.3-6]
 	}
-	c.id = clientID
 	var ident *identity
 	if b.cfg.ACL != nil { // only the ACL needs to know who the client is
 		ident = &identity{clientID: clientID, username: string(cp.Username), hasUsername: cp.HasUsername}
@@ -85,7 +84,7 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 
 	s, present, queued := b.attach(c, clientID, ident, cp.CleanStart, expiry, w)
 	ack.SessionPresent = present
-	c.sess = s
+	c.sess.Store(s)
 	if err := c.send(ws, mqtt.AppendConnack(ws.out[:0], c.version, &ack)); err != nil {
 		return err
 	}
@@ -209,7 +208,7 @@ func (b *Broker) logConnected(c *conn, cp *mqtt.Connect, expiry time.Duration, p
 	b.log.Infof("Client %s connected (MQTT %s, clean start %d, session expiry %v, keep-alive %ds)",
 		c.describe(), cp.Version, boolBit(cp.CleanStart), expiry, c.keepAlive)
 	if present {
-		b.log.Infof("Client %s resumed its session with %d queued messages", c.id, queued)
+		b.log.Infof("Client %s resumed its session with %d queued messages", c.session().id, queued)
 	}
 }
 

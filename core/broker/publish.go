@@ -25,21 +25,21 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 	ws.received++
 	b := c.b
 	if b.log.Enabled(logx.Debug) {
-		b.log.Debugf("Client %s published to %s (%d bytes, QoS %d)", c.id, p.Topic, len(p.Payload), p.QoS)
+		b.log.Debugf("Client %s published to %s (%d bytes, QoS %d)", c.session().id, p.Topic, len(p.Payload), p.QoS)
 	}
 	reason := mqtt.Success
 	switch {
 	case isSysTopic(p.Topic):
 		reason = mqtt.NotAuthorized
 		ws.denied++
-		b.log.Warnf("Client %s: publish to %s refused: $SYS topics belong to the broker", c.id, p.Topic)
-	case !c.sess.ident.Load().canPublish(b, p.Topic):
+		b.log.Warnf("Client %s: publish to %s refused: $SYS topics belong to the broker", c.session().id, p.Topic)
+	case !c.session().ident.Load().canPublish(b, p.Topic):
 		reason = mqtt.NotAuthorized
 		ws.denied++
-		b.log.Warnf("Client %s: publish to %s denied by the ACL", c.id, p.Topic)
+		b.log.Warnf("Client %s: publish to %s denied by the ACL", c.session().id, p.Topic)
 	case c.version == mqtt.V5 && p.Props.PayloadFormat == 1 && !mqtt.ValidUTF8(p.Payload):
 		reason = mqtt.PayloadFormatInvalid // [MQTT-3.3.2-?]: the receiver may check
-		b.log.Warnf("Client %s: PUBLISH to %s with payload format 1 is not UTF-8", c.id, p.Topic)
+		b.log.Warnf("Client %s: PUBLISH to %s with payload format 1 is not UTF-8", c.session().id, p.Topic)
 	}
 
 	switch p.QoS {
@@ -58,7 +58,7 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 	if reason != mqtt.Success {
 		return c.sendAck(ws, mqtt.PUBREC, p.PacketID, reason)
 	}
-	s := c.sess
+	s := c.session()
 	s.mu.Lock()
 	if s.qos2in.Len() >= int(b.cfg.ReceiveMaximum) {
 		s.mu.Unlock()
@@ -79,7 +79,7 @@ func (c *conn) route(ws *workspace, p *mqtt.Publish) int {
 	if p.Retain {
 		msg = c.b.storeRetained(p) // [MQTT-3.3.1-5]
 	}
-	ws.r.begin(p, c.sess, msg)
+	ws.r.begin(p, c.session(), msg)
 	return ws.fanout(p.Topic)
 }
 
@@ -111,7 +111,7 @@ func (c *conn) handleAck(ws *workspace, t mqtt.Type, flags byte, body []byte) er
 	if err := mqtt.DecodeAck(c.version, t, flags, body, a); err != nil {
 		return err
 	}
-	id, s := a.PacketID, c.sess
+	id, s := a.PacketID, c.session()
 	s.mu.Lock()
 	if s.owner != c {
 		s.mu.Unlock()
@@ -168,7 +168,7 @@ func (c *conn) handleDisconnect(ws *workspace, body []byte) error {
 	if err := mqtt.DecodeDisconnect(c.version, body, d); err != nil {
 		return err
 	}
-	s := c.sess
+	s := c.session()
 	s.mu.Lock()
 	if s.owner == c {
 		if c.version == mqtt.V5 && d.Props.Has(mqtt.PropSessionExpiry) {

@@ -267,7 +267,7 @@ func (s *clientSession) canReceive(topic []byte) bool {
 // detach handles the end of c's connection: the session is kept for its
 // expiry, with the will published at once or after its delay, or ended now.
 func (b *Broker) detach(c *conn, why string) {
-	s := c.sess
+	s := c.session()
 	b.mu.Lock()
 	s.mu.Lock()
 	if s.owner != c {

@@ -25,7 +25,7 @@ func (c *conn) handleSubscribe(ws *workspace, body []byte) error {
 	if err := mqtt.DecodeSubscribe(c.version, body, sp); err != nil {
 		return err
 	}
-	s, b := c.sess, c.b
+	s, b := c.session(), c.b
 	var subID uint32
 	var subIDs []uint32
 	if len(sp.Props.SubscriptionIDs) > 0 {
@@ -41,7 +41,7 @@ func (c *conn) handleSubscribe(ws *workspace, body []byte) error {
 		}
 		if id := s.ident.Load(); b.cfg.ACL != nil && !b.cfg.ACL.CanSubscribe(id.clientID, id.username, id.hasUsername, f.Filter) {
 			reasons = append(reasons, failureCode(c.version, mqtt.NotAuthorized))
-			b.log.Warnf("Client %s: subscription to %s denied by the ACL", c.id, f.Filter)
+			b.log.Warnf("Client %s: subscription to %s denied by the ACL", c.session().id, f.Filter)
 			continue
 		}
 		granted := min(f.QoS, 2)
@@ -58,7 +58,7 @@ func (c *conn) handleSubscribe(ws *workspace, body []byte) error {
 		}
 		s.mu.Unlock()
 		reasons = append(reasons, mqtt.ReasonCode(granted))
-		b.log.Infof("Client %s subscribed to %s (QoS %d)", c.id, f.Filter, granted)
+		b.log.Infof("Client %s subscribed to %s (QoS %d)", c.session().id, f.Filter, granted)
 		if !shared && (f.RetainHandling == 0 || f.RetainHandling == 1 && !existed) { // [MQTT-3.3.1-9, 3.3.1-10]
 			retained = append(retained, retainedRequest{filter: f.Filter, qos: granted, rap: f.RetainAsPublished, subIDs: subIDs})
 		}
@@ -92,10 +92,10 @@ func (c *conn) sendRetained(ws *workspace, r retainedRequest) {
 		return true
 	})
 	for _, m := range found {
-		if c.b.cfg.ACL != nil && !c.sess.canReceive(m.Topic) {
+		if c.b.cfg.ACL != nil && !c.session().canReceive(m.Topic) {
 			continue
 		}
-		c.sess.deliverQueued(ws, session.Delivery{Msg: m, QoS: min(m.QoS, r.qos), Retain: true, SubIDs: r.subIDs})
+		c.session().deliverQueued(ws, session.Delivery{Msg: m, QoS: min(m.QoS, r.qos), Retain: true, SubIDs: r.subIDs})
 	}
 }
 
@@ -106,7 +106,7 @@ func (c *conn) handleUnsubscribe(ws *workspace, body []byte) error {
 	if err := mqtt.DecodeUnsubscribe(c.version, body, up); err != nil {
 		return err
 	}
-	s, b := c.sess, c.b
+	s, b := c.session(), c.b
 	reasons := ws.reasons[:0]
 	for _, f := range up.Filters {
 		s.mu.Lock()
@@ -123,7 +123,7 @@ func (c *conn) handleUnsubscribe(ws *workspace, body []byte) error {
 		s.mu.Unlock()
 		if found {
 			reasons = append(reasons, mqtt.Success)
-			b.log.Infof("Client %s unsubscribed from %s", c.id, f)
+			b.log.Infof("Client %s unsubscribed from %s", c.session().id, f)
 		} else {
 			reasons = append(reasons, mqtt.NoSubscriptionExisted)
 		}

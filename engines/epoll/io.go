@@ -106,7 +106,7 @@ func (l *loop) finalize(c *conn, err error, flushFirst bool) {
 		}
 	}
 	_ = l.poller.remove(c.fd)
-	delete(l.conns, c.fd)
+	l.conns.remove(c.fd)
 	l.release(c)
 	c.handler.OnClose(err)
 }

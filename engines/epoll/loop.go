@@ -62,11 +62,11 @@ type loop struct {
 	iterations atomic.Uint64 // returns from epoll_wait
 
 	// Loop-goroutine state.
-	conns    map[int]*conn // open and draining conns by descriptor
-	spare    []*conn       // the pending list's other half
-	readBuf  []byte        // one read buffer for all the loop's conns
-	iov      []unix.Iovec  // writev scratch
-	stopSeen int32         // the stop request being served
+	conns    connTable    // open and draining conns by descriptor
+	spare    []*conn      // the pending list's other half
+	readBuf  []byte       // one read buffer for all the loop's conns
+	iov      []unix.Iovec // writev scratch
+	stopSeen int32        // the stop request being served
 }
 
 func newLoop(e *engine, index int) (*loop, error) {
@@ -79,7 +79,6 @@ func newLoop(e *engine, index int) (*loop, error) {
 		index:       index,
 		poller:      p,
 		maxOutbound: e.opts.MaxOutboundBytes,
-		conns:       make(map[int]*conn),
 	}, nil
 }
 
@@ -151,7 +150,7 @@ func (l *loop) run() {
 			l.stopSeen = s
 			l.beginStop(s)
 		}
-		if l.stopSeen != stopNone && len(l.conns) == 0 {
+		if l.stopSeen != stopNone && l.conns.n == 0 {
 			return
 		}
 		// About to block: from here on, writers must write the eventfd.
@@ -172,7 +171,7 @@ func (l *loop) handle(ev *unix.EpollEvent) {
 		l.poller.drainWake()
 		return
 	}
-	c := l.conns[fd]
+	c := l.conns.get(fd)
 	if c == nil {
 		return
 	}
@@ -247,12 +246,12 @@ func (l *loop) open(c *conn) bool {
 	c.handler = h
 	if err := l.poller.add(c.fd, readEvents); err != nil {
 		c.state = stateOpen // OnClose follows the open call
-		l.conns[c.fd] = c
+		l.conns.put(c)
 		l.finalize(c, err, false)
 		return false
 	}
 	c.state = stateOpen
-	l.conns[c.fd] = c
+	l.conns.put(c)
 	return true
 }
 
@@ -282,8 +281,8 @@ func (l *loop) beginStop(s int32) {
 		l.closeAll(l.eng.forceErr)
 		return
 	}
-	for _, c := range l.conns {
-		if c.state != stateOpen {
+	for _, c := range l.conns.all() {
+		if c == nil || c.state != stateOpen {
 			continue
 		}
 		c.closed.Store(true)
@@ -311,8 +310,10 @@ func (l *loop) drainStep(c *conn) {
 
 // closeAll closes every conn now, without writing, with err for OnClose.
 func (l *loop) closeAll(err error) {
-	for _, c := range l.conns {
-		l.finalize(c, err, false)
+	for _, c := range l.conns.all() {
+		if c != nil {
+			l.finalize(c, err, false)
+		}
 	}
 }
 
