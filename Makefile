@@ -52,13 +52,12 @@ bench: ## engine fan-out benchmarks, COUNT runs, compared with benchstat (bench.
 loadgen: build ## one scenario against a running broker at ADDR (default 127.0.0.1:PORT; LOADGEN_FLAGS=...)
 	$(LOADGEN) run -addr $(ADDR) $(LOADGEN_FLAGS)
 
-compare: build ## every engine and mosquitto: fan-out 1->100, 1->1000, rate steps, idle memory (results/; COMPARE_FLAGS=...)
-	$(COMPARE) -scenario fanout -subs 100 -rate 10000
-	$(COMPARE) -scenario fanout -subs 100 -rate 50000
-	$(COMPARE) -scenario fanout -subs 1000 -rate 1000
-	$(COMPARE) -scenario fanout -subs 1000 -rate 5000
-	$(COMPARE) -scenario fanout -subs 100 -mode step -rate 10000 -step-p99 5ms -warmup 500ms -duration 2s -trials 3
-	$(COMPARE) -scenario idle -conns 19000 -connect-rate 2000 -rate 1000
+compare: build ## every engine and mosquitto, each scenario into results/DATE_NAME (COMPARE_FLAGS=...)
+	$(COMPARE) -name fanout-100-max -scenario fanout -subs 100 -mode max
+	$(COMPARE) -name fanout-1000-max -scenario fanout -subs 1000 -mode max -window 1000000
+	$(COMPARE) -name fanout-100-at-1000 -scenario fanout -subs 100 -rate 1000
+	$(COMPARE) -name fanout-100-at-200 -scenario fanout -subs 100 -rate 200
+	$(COMPARE) -name idle-19000 -scenario idle -conns 19000 -idle-subscribe -connect-rate 4000 -rate 1000
 
 report: ## regenerate DIR's report.md and plots from its run.json (DIR=results/...)
 	@test -n "$(DIR)" || { echo "usage: make report DIR=results/DATE_NAME"; exit 2; }
