@@ -53,7 +53,7 @@ func (w *workloadFlags) register(fs *flag.FlagSet, trials int) {
 	fs.Float64Var(&w.zipf, "zipf", 1.1, "Zipf exponent of topic popularity, above 1 (skewed)")
 	fs.IntVar(&w.conns, "conns", 1000, "idle connections (idle; about 19,000 at most with ulimit -n 20000)")
 	fs.Float64Var(&w.connectRate, "connect-rate", 2000, "idle connects per second (idle; 0: as fast as possible)")
-	fs.IntVar(&w.sources, "sources", 4, "loopback source addresses 127.0.0.2... for idle connections (idle)")
+	fs.IntVar(&w.sources, "sources", 16, "loopback source addresses 127.0.0.2... for idle connections (idle); several, because back-to-back trials leave tens of thousands of ports in TIME_WAIT")
 	fs.BoolVar(&w.idleSubscribe, "idle-subscribe", false, "give each idle connection a subscription of its own (idle)")
 	fs.Float64Var(&w.churnShare, "churn-share", 0.1, "share of subscribers dropped per round (churn)")
 	fs.DurationVar(&w.churnEvery, "churn-every", time.Second, "time between drop rounds (churn)")
