@@ -232,7 +232,7 @@ func writeLag(b *strings.Builder, r *RunRecord, names []string) {
 }
 
 func writeDelivery(b *strings.Builder, r *RunRecord, names []string) {
-	b.WriteString("## Delivery\n\nTotals over the trials, from the sequence numbers.\n\n| Target | Expected | Lost | Duplicates | Reordered |\n|---|--:|--:|--:|--:|\n")
+	b.WriteString("## Delivery\n\nTotals over the trials, from the sequence numbers. Lost: not delivered by the end of the drain after each trial (-drain), whether the broker dropped it or still held it.\n\n| Target | Expected | Lost | Duplicates | Reordered |\n|---|--:|--:|--:|--:|\n")
 	for _, n := range names {
 		var exp, lost, dup, reord int64
 		for _, t := range r.TrialsOf(n) {
