@@ -38,6 +38,8 @@ run: ## run the server on PORT (default 12000; ENGINE=epoll|netpoll|goroutine)
 test: ## run every test with the race detector (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+race: test ## same as test: every test under the race detector
+
 short: ## quick tests without the race detector
 	$(GO) test -count=1 -short ./...
 
