@@ -59,6 +59,7 @@ compare: build ## every engine and mosquitto, each scenario into results/DATE_NA
 	$(COMPARE) -name fanout-1000-max -scenario fanout -subs 1000 -mode max -window 1000000
 	$(COMPARE) -name fanout-100-at-1000 -scenario fanout -subs 100 -rate 1000
 	$(COMPARE) -name fanout-100-at-200 -scenario fanout -subs 100 -rate 200
+	$(COMPARE) -name churn-100-at-1000 -scenario churn -subs 100 -rate 1000
 	$(COMPARE) -name idle-19000 -scenario idle -conns 19000 -idle-subscribe -connect-rate 4000 -rate 1000
 
 report: ## regenerate DIR's report.md and plots from its run.json (DIR=results/...)
