@@ -59,6 +59,8 @@ type ReasonError struct {
 	Filter string
 }
 
+// Error says which packet refused what, with the reason code's name and the
+// server's reason string.
 func (e *ReasonError) Error() string {
 	var b strings.Builder
 	b.WriteString("client: ")
