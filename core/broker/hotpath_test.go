@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pubsubx/pubsubx/core/mqtt"
+	"github.com/pubsubx/pubsubx/core/session"
 	"github.com/pubsubx/pubsubx/engines"
 )
 
@@ -144,6 +145,52 @@ func BenchmarkFanoutCore(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N*subs)/b.Elapsed().Seconds(), "deliveries/s")
 			})
+		}
+	}
+}
+
+// TestQueuedRunSharesMessages: when a run of QoS 0 messages cannot be written
+// to its subscribers (here: their connections refuse writes, as a full
+// outbound queue would), each message is queued for all of them as one shared
+// copy, never one copy per subscriber.
+func TestQueuedRunSharesMessages(t *testing.T) {
+	const subs, msgs = 20, 10
+	f := newFanoutFixture(t, subs, mqtt.V5)
+	for _, sink := range f.sinks {
+		sink.Close()
+	}
+	if err := f.pub.OnData(publishBatch(mqtt.V5, msgs, 64)); err != nil {
+		t.Fatal(err)
+	}
+	f.b.mu.Lock()
+	defer f.b.mu.Unlock()
+	var first []*session.Message
+	for i := range subs {
+		s := f.b.sessions[fmt.Sprintf("sub-%d", i)]
+		if s == nil {
+			t.Fatalf("session sub-%d is gone", i)
+		}
+		s.mu.Lock()
+		var got []*session.Message
+		for {
+			d, ok := s.queue.Pop()
+			if !ok {
+				break
+			}
+			got = append(got, d.Msg)
+		}
+		s.mu.Unlock()
+		if len(got) != msgs {
+			t.Fatalf("sub-%d has %d messages queued, want %d", i, len(got), msgs)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		for k := range got {
+			if got[k] != first[k] {
+				t.Fatalf("sub-%d's message %d is a copy of its own, want the one shared with sub-0", i, k)
+			}
 		}
 	}
 }

@@ -31,6 +31,9 @@ type run struct {
 	bufs   [2][]byte // the messages encoded for 3.1.1 (0) and 5.0 (1)
 	maxLen [2]int    // the largest single encoded message in bufs
 	topic  []byte    // the run's topic (a copy), for the ACL's read check
+
+	// separate lists the subscribers that take the run message by message.
+	separate []*topics.Delivery[*clientSession]
 }
 
 // versionIndex maps a protocol version to its slot in run.bufs.
@@ -67,7 +70,9 @@ func (ws *workspace) addToRun(res *topics.Result[*clientSession]) {
 	}
 }
 
-// endRun delivers the open run, if any, to each of its subscribers.
+// endRun delivers the open run, if any, to each of its subscribers: with one
+// Write where the subscriber can take the run as is, else message by message
+// (deliverRunSeparately) to all the others together.
 func (ws *workspace) endRun() {
 	rn := &ws.run
 	if rn.res == nil {
@@ -93,18 +98,24 @@ func (ws *workspace) endRun() {
 				}
 			}
 		}
-		ws.deliverRunSeparately(d)
+		rn.separate = append(rn.separate, d)
 	}
-	rn.res, rn.from, rn.count = nil, nil, 0
+	if len(rn.separate) > 0 {
+		ws.deliverRunSeparately()
+	}
+	clear(rn.separate)
+	rn.res, rn.from, rn.count, rn.separate = nil, nil, 0, rn.separate[:0]
 	for vi := range rn.bufs {
 		rn.bufs[vi], rn.maxLen[vi] = rn.bufs[vi][:0], 0
 	}
 }
 
-// deliverRunSeparately gives one subscriber the run's messages one at a time
-// through deliver, decoding each back from its MQTT 5 encoding (which keeps
-// every forwarded property).
-func (ws *workspace) deliverRunSeparately(d *topics.Delivery[*clientSession]) {
+// deliverRunSeparately gives the subscribers listed in run.separate the run's
+// messages one at a time through deliver, decoding each back from its MQTT 5
+// encoding (which keeps every forwarded property). Each message is routed to
+// all of them together, so the owned copy a queued delivery needs is made
+// once per message, never once per subscriber.
+func (ws *workspace) deliverRunSeparately() {
 	rn := &ws.run
 	saved := ws.r // the run may end while another message is being routed
 	defer func() {
@@ -123,6 +134,8 @@ func (ws *workspace) deliverRunSeparately(d *topics.Delivery[*clientSession]) {
 			return
 		}
 		ws.r.begin(&pub, rn.from, nil)
-		ws.deliver(d)
+		for _, d := range rn.separate {
+			ws.deliver(d)
+		}
 	}
 }
