@@ -52,7 +52,6 @@ type Broker struct {
 
 	workspaces sync.Pool
 	clock      atomic.Int64 // coarse time, unix milliseconds, for timeouts
-	nextAutoID atomic.Uint64
 	lastDrop   atomic.Int64 // unix nanoseconds of the last WARN about dropped messages
 	stats      counters
 

@@ -1,7 +1,7 @@
 package broker
 
 import (
-	"strconv"
+	"crypto/rand"
 	"time"
 
 	"github.com/pubsubx/pubsubx/core/logx"
@@ -39,7 +39,7 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 	b := c.b
 	clientID, assigned := string(cp.ClientID), false
 	if clientID == "" {
-		clientID, assigned = "pubsubx-"+strconv.FormatUint(b.nextAutoID.Add(1), 36), true // [MQTT-3.1.3-6]
+		clientID, assigned = b.assignClientID(), true // [MQTT-3.1.3-6]
 	}
 	var ident *identity
 	if b.cfg.ACL != nil { // only the ACL needs to know who the client is
@@ -94,6 +94,22 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 
 	b.logConnected(c, cp, expiry, present, queued)
 	return nil
+}
+
+// assignClientID returns a client identifier for a client that sent none: a
+// random one (80 bits), so no client can guess it and take over or resume
+// another's session, and checked against the sessions the broker holds, so
+// it is unique [MQTT-3.1.3-6].
+func (b *Broker) assignClientID() string {
+	for {
+		id := "pubsubx-" + rand.Text()[:16]
+		b.mu.Lock()
+		_, taken := b.sessions[id]
+		b.mu.Unlock()
+		if !taken {
+			return id
+		}
+	}
 }
 
 // checkConnect applies the broker's admission rules to a well-formed CONNECT.

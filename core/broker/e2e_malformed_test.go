@@ -48,8 +48,8 @@ func withByte(b []byte, i int, f func(byte) byte) []byte {
 	return b
 }
 
-// connectedInput is bad input from a connected client: the broker closes the
-// connection after an MQTT 5 DISCONNECT with reason [MQTT-4.13.1-1] (3.1.1:
+// connectedInput is bad input from a connected client (bytes returns nil for
+// a version the input does not apply to): the broker closes the connection after an MQTT 5 DISCONNECT with reason [MQTT-4.13.1-1] (3.1.1:
 // without one) and logs a WARN line naming the client and the reason.
 type connectedInput struct {
 	name   string
@@ -72,6 +72,12 @@ var connectedInputs = []connectedInput{
 	{"# in a PUBLISH topic", func(v mqtt.Version) []byte { return publishPacket(v, "a/#", 1, 3) }, mqtt.TopicNameInvalid},
 	{"invalid topic filter", func(v mqtt.Version) []byte { return subscribePacket(v, "a/#/b") }, mqtt.TopicFilterInvalid}, // [MQTT-4.7.1-1]
 	{"SUBSCRIBE without filters", func(v mqtt.Version) []byte { return subscribePacket(v) }, mqtt.ProtocolError},          // [MQTT-3.8.3-2]
+	{"PUBLISH from a client with a subscription identifier", func(v mqtt.Version) []byte {
+		if v != mqtt.V5 {
+			return nil // MQTT 5 only
+		}
+		return mqtt.AppendPublish(nil, v, &mqtt.Publish{Topic: []byte("a"), Payload: []byte("x"), Props: mqtt.Properties{SubscriptionIDs: []uint32{7}}})
+	}, mqtt.ProtocolError}, // [MQTT-3.3.4-6]
 	{"CONNACK from a client", func(mqtt.Version) []byte { return []byte{0x20, 0x02, 0x00, 0x00} }, mqtt.ProtocolError},
 	{"remaining length over the maximum packet size", func(mqtt.Version) []byte {
 		return mqtt.AppendVarint([]byte{0x30}, 2*badMaxPacket) // and nothing more: the header is enough
@@ -138,11 +144,15 @@ func TestE2EMalformedInput(t *testing.T) {
 
 		for i, in := range connectedInputs {
 			for _, v := range versions {
+				bad := in.bytes(v)
+				if bad == nil {
+					continue // not an input of this version
+				}
 				t.Run(fmt.Sprintf("%s/mqtt%s", in.name, v), func(t *testing.T) {
 					id := fmt.Sprintf("bad-%d", i)
 					c := client(t, srv, v, id)
 					before := srv.Broker.Stats()
-					c.Send(in.bytes(v))
+					c.Send(bad)
 					expectDisconnect(t, c, in.reason)
 					check(t, c, fmt.Sprintf("WARN: Client %s (%s) closed: %s", id, c.LocalAddr(), in.reason), true, before)
 				})

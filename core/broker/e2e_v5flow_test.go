@@ -52,7 +52,8 @@ func TestE2EInflightWindow(t *testing.T) {
 
 // TestE2EReceiveMaximumInbound: the broker tells its Receive Maximum in
 // CONNACK and closes an MQTT 5 client that has more unreleased QoS 2
-// messages in flight with 0x93 [MQTT-3.3.4-9].
+// messages in flight with 0x93 [MQTT-3.3.4-9]; resending one it holds is
+// no new message.
 func TestE2EReceiveMaximumInbound(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		srv := start(t, engine, broker.Config{ReceiveMaximum: 2})
@@ -64,6 +65,9 @@ func TestE2EReceiveMaximumInbound(t *testing.T) {
 			c.Publish("rm/t", "x", 2, false, id, nil)
 			c.ExpectAck(mqtt.PUBREC)
 		}
+		// A resend of a held message is not a new one: PUBREC again [MQTT-4.3.3-10].
+		c.Send(mqtt.AppendPublish(nil, mqtt.V5, &mqtt.Publish{Topic: []byte("rm/t"), Payload: []byte("x"), QoS: 2, Dup: true, PacketID: 2}))
+		c.ExpectAck(mqtt.PUBREC)
 		c.Publish("rm/t", "x", 2, false, 3, nil)
 		expectDisconnect(t, c, mqtt.ReceiveMaximumExceeded)
 	})

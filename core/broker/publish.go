@@ -18,6 +18,9 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 		return err
 	}
 	if c.version == mqtt.V5 {
+		if p.Props.Has(mqtt.PropSubscriptionID) {
+			return &mqtt.Error{Code: mqtt.ProtocolError, Msg: "PUBLISH from a client carries a subscription identifier"} // [MQTT-3.3.4-6]
+		}
 		if err := c.resolveTopicAlias(p); err != nil {
 			return err
 		}
@@ -60,7 +63,7 @@ func (c *conn) handlePublish(ws *workspace, flags byte, body []byte) error {
 	}
 	s := c.session()
 	s.mu.Lock()
-	if s.qos2in.Len() >= int(b.cfg.ReceiveMaximum) {
+	if !s.qos2in.Holds(p.PacketID) && s.qos2in.Len() >= int(b.cfg.ReceiveMaximum) { // a resend of a held one is no new message
 		s.mu.Unlock()
 		return &mqtt.Error{Code: mqtt.ReceiveMaximumExceeded, Msg: "too many unreleased QoS 2 messages"} // [MQTT-3.3.4-9]
 	}

@@ -164,6 +164,12 @@ type QoS2Received struct {
 // Len returns the identifiers held.
 func (r *QoS2Received) Len() int { return len(r.ids) }
 
+// Holds reports whether id is held (routed, awaiting PUBREL).
+func (r *QoS2Received) Holds(id uint16) bool {
+	_, ok := r.ids[id]
+	return ok
+}
+
 // Add records id and reports whether it was new (a duplicate PUBLISH with the
 // same id must not be routed again).
 func (r *QoS2Received) Add(id uint16) bool {
