@@ -59,7 +59,10 @@ func (l *Logger) Enabled(level Level) bool {
 	return l != nil && level >= Level(l.level.Load())
 }
 
-// Logf prints one line "LEVEL: message" when level is enabled.
+// Logf prints one line "LEVEL: message" when level is enabled. Control
+// characters in the message (a newline in a client identifier, say) are
+// escaped as \n, \r, \t or \xNN, so what clients send can never forge or
+// split a line.
 func (l *Logger) Logf(level Level, format string, args ...any) {
 	if !l.Enabled(level) {
 		return
@@ -68,10 +71,10 @@ func (l *Logger) Logf(level Level, format string, args ...any) {
 	defer l.mu.Unlock()
 	l.buf = append(l.buf[:0], level.String()...)
 	l.buf = append(l.buf, ": "...)
+	start := len(l.buf)
 	l.buf = fmt.Appendf(l.buf, format, args...)
-	if n := len(l.buf); n == 0 || l.buf[n-1] != '\n' {
-		l.buf = append(l.buf, '\n')
-	}
+	l.buf = escapeControls(l.buf, start)
+	l.buf = append(l.buf, '\n')
 	l.w.Write(l.buf) // a logger has nowhere to report its own failure
 	if cap(l.buf) > 64<<10 {
 		l.buf = nil
@@ -89,3 +92,37 @@ func (l *Logger) Warnf(format string, args ...any) { l.Logf(Warn, format, args..
 
 // Errorf logs at Error level.
 func (l *Logger) Errorf(format string, args ...any) { l.Logf(Error, format, args...) }
+
+// escapeControls rewrites the ASCII control characters of b[from:] as Go-style
+// escapes and returns the extended slice; b is returned as is when it has
+// none (the common case, with no copying).
+func escapeControls(b []byte, from int) []byte {
+	first := -1
+	for i := from; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] == 0x7f {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return b
+	}
+	tail := append([]byte(nil), b[first:]...)
+	b = b[:first]
+	const hex = "0123456789abcdef"
+	for _, c := range tail {
+		switch {
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
