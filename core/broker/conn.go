@@ -20,6 +20,10 @@ const (
 // errClientDisconnected ends a connection after the client's DISCONNECT.
 var errClientDisconnected = errors.New("broker: client disconnected")
 
+// errTakenOver ends a connection whose session another connection took over
+// while its CONNECT was being accepted (the takeover logged it already).
+var errTakenOver = errors.New("broker: session taken over during CONNECT")
+
 // conn is the broker's state for one network connection: the engines.Handler
 // the engine calls. OnData runs on one goroutine at a time; fields below
 // marked "OnData only" are touched only there (and in OnClose, which follows
@@ -144,7 +148,7 @@ func (c *conn) send(ws *workspace, pkt []byte) error {
 // connected [MQTT-4.13.1-1], and the error returned to the engine (which
 // closes the connection after flushing).
 func (c *conn) fail(ws *workspace, err error) error {
-	if errors.Is(err, errClientDisconnected) {
+	if errors.Is(err, errClientDisconnected) || errors.Is(err, errTakenOver) {
 		c.state.Store(stateClosing)
 		return err
 	}
@@ -170,6 +174,12 @@ func (c *conn) closeWith(code mqtt.ReasonCode, why string) {
 		return
 	}
 	c.endReason.Store(&why)
+	if prev == stateAwaitConnect && code == mqtt.SessionTakenOver && c.sess.Load() != nil {
+		// Taken over while its CONNECT is being accepted: handleConnect
+		// sends CONNACK, sees the state changed, follows with DISCONNECT
+		// and has the connection closed, in that order.
+		return
+	}
 	if prev == stateConnected && c.version == mqtt.V5 {
 		var buf [8]byte
 		c.ec.Write(mqtt.AppendDisconnect(buf[:0], mqtt.V5, &mqtt.Disconnect{Reason: code})) // best effort before close

@@ -84,12 +84,18 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 
 	s, present, queued := b.attach(c, clientID, ident, cp.CleanStart, expiry, w)
 	ack.SessionPresent = present
-	c.sess.Store(s)
 	if err := c.send(ws, mqtt.AppendConnack(ws.out[:0], c.version, &ack)); err != nil {
 		return err
 	}
 	c.since.Store(b.clock.Load()) // the keep-alive runs from CONNECT
-	c.state.Store(stateConnected)
+	if !c.state.CompareAndSwap(stateAwaitConnect, stateConnected) {
+		// Taken over between attach and here: closeWith left the
+		// DISCONNECT and the close to us, to follow the CONNACK.
+		if c.version == mqtt.V5 {
+			c.ec.Write(mqtt.AppendDisconnect(ws.out[:0], mqtt.V5, &mqtt.Disconnect{Reason: mqtt.SessionTakenOver})) // best effort: closing
+		}
+		return errTakenOver
+	}
 	s.resume(ws, c, window)
 
 	b.logConnected(c, cp, expiry, present, queued)
@@ -200,6 +206,7 @@ func (b *Broker) attach(c *conn, clientID string, ident *identity, clean bool, e
 	}
 	s.mu.Lock()
 	s.owner = c
+	c.sess.Store(s) // before anyone can take c over and name it in a log line
 	s.expiry = expiry
 	s.will = w
 	s.ident.Store(ident)

@@ -1,6 +1,8 @@
 package broker_test
 
 import (
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,6 +134,54 @@ func TestE2ETakeover(t *testing.T) {
 			t.Fatalf("publish after a clean takeover: reason %s, want %s (subscription kept?)", got, want)
 		}
 		third.Sync()
+	})
+}
+
+// TestE2ETakeoverStorm: many connections CONNECT with one client id at
+// once, so takeovers land while CONNECTs are being accepted. Each must see
+// CONNACK and then DISCONNECT 0x8E [MQTT-3.1.4-3], in that order, whether it
+// was taken over before or after its CONNACK left; the broker counts no
+// protocol error, writes no WARN line and names every replaced client.
+func TestE2ETakeoverStorm(t *testing.T) {
+	const storms, perStorm = 8, 25
+	forEachEngine(t, func(t *testing.T, engine string) {
+		srv := start(t, engine, broker.Config{})
+		conns := make([]*brokertest.RawClient, storms*perStorm)
+		for i := range conns {
+			conns[i] = brokertest.Dial(t, srv.Addr, mqtt.V5)
+		}
+		connect := mqtt.AppendConnect(nil, &mqtt.Connect{Version: mqtt.V5, CleanStart: true, KeepAlive: 60, ClientID: []byte("storm")})
+		var wg sync.WaitGroup
+		for g := range storms {
+			wg.Go(func() {
+				for _, c := range conns[g*perStorm : (g+1)*perStorm] {
+					c.Send(connect)
+				}
+			})
+		}
+		wg.Wait()
+		for deadline := time.Now().Add(brokertest.DefaultWait); srv.CountLog("taken over") < len(conns)-1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d takeovers logged, want %d", srv.CountLog("taken over"), len(conns)-1)
+			}
+		}
+		referee := client(t, srv, mqtt.V5, "storm") // takes over whichever connection won
+		for i, c := range conns {
+			if ack := c.ExpectConnack(); ack.Reason != mqtt.Success {
+				t.Fatalf("connection %d: CONNACK %s", i, ack.Reason)
+			}
+			if reason := c.ExpectClosed(); reason != int(mqtt.SessionTakenOver) {
+				t.Fatalf("connection %d closed with DISCONNECT reason %d, want 0x8e", i, reason)
+			}
+		}
+		referee.Sync()
+		if st := srv.Broker.Stats(); st.ProtocolErrors != 0 {
+			t.Errorf("%d protocol errors counted, want 0", st.ProtocolErrors)
+		}
+		logs := srv.Logs()
+		if strings.Contains(logs, "WARN") || strings.Contains(logs, "Client  (") {
+			t.Errorf("log has a WARN line or a client without its name:\n%s", logs)
+		}
 	})
 }
 
