@@ -29,6 +29,12 @@ var (
 	// connection's queued outbound bytes past Options.MaxOutboundBytes. Nothing
 	// of p is queued; the caller decides whether to drop or disconnect.
 	ErrOutboundFull = errors.New("engines: outbound queue full")
+	// ErrInputBacklog ends a connection (OnClose's argument, wrapped) whose
+	// input read but not yet handled passed Options.MaxInputBacklog. Only an
+	// engine that cannot stop reading a socket while its handler is busy
+	// (netpoll) needs it: the others stop reading, and TCP flow control
+	// slows the peer down instead.
+	ErrInputBacklog = errors.New("engines: input backlog over its bound")
 	// ErrServerClosed is returned by Serve after Shutdown was called.
 	ErrServerClosed = errors.New("engines: server closed")
 )
@@ -93,12 +99,17 @@ type Options struct {
 	// taken by its socket; default 8 MiB. Write beyond it fails with
 	// ErrOutboundFull.
 	MaxOutboundBytes int
+	// MaxInputBacklog bounds the bytes read from one connection and not yet
+	// handled, where the engine cannot stop reading (see ErrInputBacklog);
+	// default 16 MiB. It must exceed the largest packet the core accepts.
+	MaxInputBacklog int
 }
 
 // Defaults for Options' zero values.
 const (
 	DefaultReadBufferSize   = 64 << 10
 	DefaultMaxOutboundBytes = 8 << 20
+	DefaultMaxInputBacklog  = 16 << 20
 )
 
 // WithDefaults returns o with its zero fields set to the defaults; Loops stays
@@ -109,6 +120,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MaxOutboundBytes <= 0 {
 		o.MaxOutboundBytes = DefaultMaxOutboundBytes
+	}
+	if o.MaxInputBacklog <= 0 {
+		o.MaxInputBacklog = DefaultMaxInputBacklog
 	}
 	return o
 }

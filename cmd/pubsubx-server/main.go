@@ -83,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.eng.Loops, "loops", 0, "event loops for the epoll and netpoll engines (0: one per core)")
 	fs.IntVar(&o.eng.ReadBufferSize, "read-buffer", engines.DefaultReadBufferSize, "bytes per read")
 	fs.IntVar(&o.eng.MaxOutboundBytes, "max-outbound-bytes", engines.DefaultMaxOutboundBytes, "bytes queued per connection before deliveries go to its session queue (slow consumer)")
+	fs.IntVar(&o.eng.MaxInputBacklog, "max-input-backlog", engines.DefaultMaxInputBacklog, "bytes read from a connection and not yet handled before it is closed (netpoll only: the other engines stop reading instead); at least twice -max-packet-size")
 	fs.IntVar(&o.cfg.MaxPacketSize, "max-packet-size", broker.DefaultMaxPacketSize, "largest packet accepted from a client")
 	fs.IntVar(&o.cfg.MaxConnections, "max-connections", broker.DefaultMaxConnections, "open connections allowed")
 	fs.IntVar(&o.cfg.MaxQueuedMessages, "max-queued-messages", broker.DefaultMaxQueuedMessages, "messages queued per session (client away or slow) before new ones are dropped")
@@ -105,6 +106,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-max-keepalive %d: at most 65535 seconds", *maxKeepAlive)
 	}
 	o.cfg.MaxKeepAlive = uint16(*maxKeepAlive)
+	if o.eng.MaxInputBacklog < 2*o.cfg.MaxPacketSize {
+		return nil, fmt.Errorf("-max-input-backlog %d: at least twice -max-packet-size (%d)", o.eng.MaxInputBacklog, 2*o.cfg.MaxPacketSize)
+	}
 	if o.cfg.Grace == 0 {
 		o.cfg.Grace = -1 // the flag's 0 means "keep nothing"; the config's 0 means "default"
 	}

@@ -60,4 +60,5 @@ func writePrometheus(w http.ResponseWriter, st broker.Stats, engine string) {
 	}
 	counter("slow_consumer_total", "Deliveries queued because a subscriber's outbound buffer was full.", st.SlowConsumer)
 	counter("protocol_errors_total", "Connections closed because of bad input.", st.ProtocolErrors)
+	counter("input_backlog_closed_total", "Connections closed because their unhandled input passed the engine's bound (netpoll).", st.InputBacklog)
 }

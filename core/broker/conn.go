@@ -218,6 +218,10 @@ func (c *conn) closeTimedOut() {
 func (c *conn) OnClose(err error) {
 	c.state.Store(stateClosing)
 	c.b.removeConn(c)
+	if errors.Is(err, engines.ErrInputBacklog) {
+		c.b.stats.inputBacklog.Add(1)
+		c.b.log.Warnf("Client %s closed: it publishes faster than the broker routes (%v)", c.describe(), err)
+	}
 	if c.sess.Load() == nil {
 		return
 	}

@@ -15,6 +15,7 @@ type counters struct {
 	droppedDenied         atomic.Int64 // publishes refused by the ACL
 	protocolErrors        atomic.Int64 // connections closed for bad input
 	slowConsumer          atomic.Int64 // deliveries diverted to the queue: outbound full
+	inputBacklog          atomic.Int64 // connections closed by the engine: unhandled input over its bound
 }
 
 // Stats is a snapshot of the broker's counters and gauges.
@@ -37,6 +38,11 @@ type Stats struct {
 
 	SlowConsumer   int64 // deliveries queued because a subscriber's outbound buffer was full
 	ProtocolErrors int64 // connections closed because of bad input
+	// InputBacklog counts connections the engine closed because their input,
+	// read and not yet handled, passed its bound (engines.ErrInputBacklog):
+	// clients publishing faster than the broker routes, on an engine that
+	// cannot stop reading them (netpoll).
+	InputBacklog int64
 }
 
 // Dropped returns the messages lost to bounds (ACL refusals excluded).
@@ -63,5 +69,6 @@ func (b *Broker) Stats() Stats {
 	st.DroppedDenied = c.droppedDenied.Load()
 	st.SlowConsumer = c.slowConsumer.Load()
 	st.ProtocolErrors = c.protocolErrors.Load()
+	st.InputBacklog = c.inputBacklog.Load()
 	return st
 }

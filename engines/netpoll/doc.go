@@ -77,10 +77,16 @@
 //     read. Input that arrived before it is still delivered.
 //   - OnClose gets io.EOF for every close netpoll saw first, a reset
 //     included: its close callback carries no reason.
-//   - Input is not bounded per connection: pollers read whatever arrives
-//     into netpoll's buffers while OnData runs, and a read grows up to
-//     8 MiB when reads keep filling it. OnData still gets at most
-//     Options.ReadBufferSize bytes per call.
+//   - netpoll cannot stop reading a socket (v0.7.2 has no read pause; see
+//     cloudwego/netpoll#422): its pollers read whatever arrives into netpoll's
+//     buffers while OnData runs, so a client that publishes faster than the
+//     core routes gets no TCP back pressure, as it would on the epoll and
+//     goroutine engines. The engine bounds the backlog instead: before each
+//     OnData it checks the bytes read and not yet handled, and past
+//     Options.MaxInputBacklog (16 MiB by default) it closes the connection
+//     with engines.ErrInputBacklog (the core logs a WARN line and counts it). The
+//     backlog can exceed the bound by what arrives during one OnData call.
+//     OnData still gets at most Options.ReadBufferSize bytes per call.
 //   - Each connection holds netpoll's connection state, its iovec arrays and
 //     the last node of its output buffer; its first input buffer
 //     (Options.ReadBufferSize bytes) is released after its first input. An

@@ -5,6 +5,7 @@ package netpoll
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,9 @@ type Settings struct {
 	ReadBufferSize int `json:"read_buffer_size"`
 	// MaxOutboundBytes bounds each connection's queued and unwritten bytes.
 	MaxOutboundBytes int `json:"max_outbound_bytes"`
+	// MaxInputBacklog bounds each connection's read and unhandled bytes:
+	// netpoll keeps reading while the handler works (see the package doc).
+	MaxInputBacklog int `json:"max_input_backlog"`
 	// WriteTimeout is netpoll's write timeout; see DefaultWriteTimeout.
 	WriteTimeout time.Duration `json:"write_timeout"`
 	// CloseTimeout bounds the drain of Close; see DefaultCloseTimeout.
@@ -88,6 +92,7 @@ func newEngine(o engines.Options, writeTimeout, closeTimeout time.Duration) (*En
 			Requested:        requested,
 			ReadBufferSize:   o.ReadBufferSize,
 			MaxOutboundBytes: o.MaxOutboundBytes,
+			MaxInputBacklog:  o.MaxInputBacklog,
 			WriteTimeout:     writeTimeout,
 			CloseTimeout:     closeTimeout,
 		},
@@ -284,6 +289,11 @@ func (e *Engine) onRequest(ctx context.Context, np cloudwego.Connection) error {
 		h := c.receiver()
 		if h == nil {
 			r.Skip(r.Len())
+			break
+		}
+		if n := r.Len(); n > e.settings.MaxInputBacklog {
+			c.closeWith(fmt.Errorf("%w: %d bytes read and not yet handled", engines.ErrInputBacklog, n), true)
+			r.Skip(n)
 			break
 		}
 		p, err := r.Next(min(r.Len(), e.settings.ReadBufferSize))

@@ -306,3 +306,32 @@ func TestNoWriterUseAfterClose(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestInputBacklog: netpoll keeps reading a socket while the handler is busy,
+// so a client can pile up input faster than it is handled. Here the handler
+// blocks while the client writes 4 MiB (which netpoll takes in whole, the
+// trap itself); once the handler returns, the engine sees the backlog over
+// Options.MaxInputBacklog and closes the connection with ErrInputBacklog.
+func TestInputBacklog(t *testing.T) {
+	const backlog, flood = 256 << 10, 4 << 20
+	written := make(chan error, 1)
+	s := serve(t, engines.Options{MaxInputBacklog: backlog}, DefaultWriteTimeout, enginetest.Handlers{
+		Data: func(p *enginetest.Peer, data []byte) error {
+			select {
+			case <-written: // the whole flood is in netpoll's buffers
+			case <-time.After(timeout):
+			}
+			return nil
+		},
+	})
+	client, peer := s.Dial(t)
+	go func() {
+		client.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := client.Write(make([]byte, flood))
+		written <- err
+		close(written)
+	}()
+	if err := peer.WaitClosed(t); !errors.Is(err, engines.ErrInputBacklog) {
+		t.Fatalf("OnClose(%v), want ErrInputBacklog", err)
+	}
+}
