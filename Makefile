@@ -32,8 +32,9 @@ setup: ## install what builds and tests need (Debian/Ubuntu: mosquitto, mosquitt
 build: ## build the server, client and loadgen into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: ## run the server on PORT (default 12000; ENGINE=epoll|netpoll|goroutine)
-	$(GO) run ./cmd/pubsubx-server $(ENGINE_FLAG) $(PORT)
+run: ## build and run the server on PORT (default 12000; ENGINE=epoll|netpoll|goroutine)
+	$(GO) build -o $(BIN)/ ./cmd/pubsubx-server
+	$(BIN)/pubsubx-server $(ENGINE_FLAG) $(PORT)
 
 test: ## run every test with the race detector (what CI runs)
 	$(GO) test -race -count=1 -timeout 15m ./...

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -70,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("pubsubx-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: pubsubx-server [flags] PORT\n\nRuns the PubSubX MQTT 3.1.1/5.0 broker on TCP port PORT.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: pubsubx-server [flags] PORT\n\nRuns the PubSubX MQTT 3.1.1/5.0 broker on TCP port PORT.\nA size or count of 0 means its default; -grace 0 keeps no session after a connection loss.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.engine, "engine", registry.Default(), "I/O engine: "+strings.Join(registry.Names(), ", "))
@@ -102,12 +103,28 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if p, err := strconv.Atoi(o.port); err != nil || p < 0 || p > 65535 {
 		return nil, fmt.Errorf("invalid port %q: want a number from 0 to 65535", o.port)
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"loops", o.eng.Loops}, {"read-buffer", o.eng.ReadBufferSize}, {"max-outbound-bytes", o.eng.MaxOutboundBytes},
+		{"max-input-backlog", o.eng.MaxInputBacklog}, {"max-packet-size", o.cfg.MaxPacketSize}, {"max-connections", o.cfg.MaxConnections},
+		{"max-queued-messages", o.cfg.MaxQueuedMessages}, {"max-queued-bytes", o.cfg.MaxQueuedBytes}, {"max-inflight", o.cfg.MaxInflight}} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("-%s %d: must not be negative (0 means the default)", f.name, f.v)
+		}
+	}
+	if o.eng.ReadBufferSize > 0 && o.eng.ReadBufferSize < 1024 {
+		return nil, fmt.Errorf("-read-buffer %d: at least 1024 bytes", o.eng.ReadBufferSize)
+	}
+	if o.cfg.Grace < 0 || o.cfg.ConnectTimeout < 0 {
+		return nil, errors.New("-grace and -connect-timeout must not be negative")
+	}
 	if *maxKeepAlive > 65535 {
 		return nil, fmt.Errorf("-max-keepalive %d: at most 65535 seconds", *maxKeepAlive)
 	}
 	o.cfg.MaxKeepAlive = uint16(*maxKeepAlive)
-	if o.eng.MaxInputBacklog < 2*o.cfg.MaxPacketSize {
-		return nil, fmt.Errorf("-max-input-backlog %d: at least twice -max-packet-size (%d)", o.eng.MaxInputBacklog, 2*o.cfg.MaxPacketSize)
+	if backlog, packet := cmp.Or(o.eng.MaxInputBacklog, engines.DefaultMaxInputBacklog), cmp.Or(o.cfg.MaxPacketSize, broker.DefaultMaxPacketSize); backlog < 2*packet {
+		return nil, fmt.Errorf("-max-input-backlog %d: at least twice -max-packet-size (%d)", backlog, 2*packet)
 	}
 	if o.cfg.Grace == 0 {
 		o.cfg.Grace = -1 // the flag's 0 means "keep nothing"; the config's 0 means "default"

@@ -122,6 +122,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"-engine", "nope", "0"}, 1, `unknown engine "nope": available engines are ` + strings.Join(registry.Names(), ", ")},
 		{[]string{"-acl", "/nonexistent/acl", "0"}, 1, "/nonexistent/acl"},
 		{[]string{"-bogus", "1"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"-max-connections", "-1", "0"}, 2, "-max-connections -1: must not be negative"},
+		{[]string{"-grace", "-5s", "0"}, 2, "-grace and -connect-timeout must not be negative"},
+		{[]string{"-read-buffer", "1", "0"}, 2, "-read-buffer 1: at least 1024 bytes"},
+		{[]string{"-max-packet-size", "20000000", "0"}, 2, "-max-input-backlog 16777216: at least twice -max-packet-size (40000000)"},
 	} {
 		var out bytes.Buffer
 		cmd := exec.Command(serverBin, tc.args...)

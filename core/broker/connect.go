@@ -231,7 +231,7 @@ func (b *Broker) logConnected(c *conn, cp *mqtt.Connect, expiry time.Duration, p
 	b.log.Infof("Client %s connected (MQTT %s, clean start %d, session expiry %v, keep-alive %ds)",
 		c.describe(), cp.Version, boolBit(cp.CleanStart), expiry, c.keepAlive)
 	if present {
-		b.log.Infof("Client %s resumed its session with %d queued messages", c.session().id, queued)
+		b.log.Infof("Client %s resumed its session with %s", c.session().id, counted(queued, "queued message", ""))
 	}
 }
 

@@ -221,7 +221,7 @@ func (b *Broker) publishWill(w *will) {
 	ws.r.begin(p, nil, m)
 	n := ws.fanout(m.Topic)
 	b.putWorkspace(ws)
-	b.log.Infof("Will of %s published to %s (%d subscribers)", w.clientID, m.Topic, n)
+	b.log.Infof("Will of %s published to %s (%s)", w.clientID, m.Topic, counted(n, "subscriber", ""))
 }
 
 // canPublish applies the ACL's write rule (and refuses $SYS topics). id is

@@ -307,10 +307,11 @@ func (b *Broker) detach(c *conn, why string) {
 	default:
 		b.log.Infof("Client %s lost: %s", c.describe(), why)
 	}
-	if !ended {
-		b.log.Infof("Session of %s kept for %v (%d messages queued)", s.id, expiry, queued)
-	} else if queued > 0 {
-		b.log.Infof("Session of %s ended (%d queued messages dropped)", s.id, queued)
+	switch {
+	case !ended && !closing:
+		b.log.Infof("Session of %s kept for %v (%s)", s.id, expiry, counted(queued, "message", "queued"))
+	case ended && queued > 0:
+		b.log.Infof("Session of %s ended (%s dropped)", s.id, counted(queued, "queued message", ""))
 	}
 	if due != nil {
 		b.publishWill(due)
@@ -362,7 +363,7 @@ func (b *Broker) expire(s *clientSession, epoch uint32) {
 	s.mu.Unlock()
 	b.mu.Unlock()
 	b.stats.droppedExpiredSession.Add(int64(dropped))
-	b.log.Infof("Session of %s expired (%d queued messages dropped)", s.id, dropped)
+	b.log.Infof("Session of %s expired (%s dropped)", s.id, counted(dropped, "queued message", ""))
 	if w != nil {
 		b.publishWill(w) // [MQTT-3.1.2-8]
 	}

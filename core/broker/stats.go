@@ -1,6 +1,9 @@
 package broker
 
-import "sync/atomic"
+import (
+	"strconv"
+	"sync/atomic"
+)
 
 // counters are the broker-wide totals. Hot-path counts are summed per read
 // batch in the workspace and added here once per batch.
@@ -43,6 +46,19 @@ type Stats struct {
 	// clients publishing faster than the broker routes, on an engine that
 	// cannot stop reading them (netpoll).
 	InputBacklog int64
+}
+
+// counted writes n and noun for log lines, plural unless n is 1, then
+// suffix if any: counted(3, "message", "queued") is "3 messages queued".
+func counted[N int | int64](n N, noun, suffix string) string {
+	s := strconv.FormatInt(int64(n), 10) + " " + noun
+	if n != 1 {
+		s += "s"
+	}
+	if suffix != "" {
+		s += " " + suffix
+	}
+	return s
 }
 
 // Dropped returns the messages lost to bounds (ACL refusals excluded).
