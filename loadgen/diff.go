@@ -30,8 +30,16 @@ func WriteDiff(w io.Writer, aDir string, a *RunRecord, bDir string, b *RunRecord
 	s.WriteString("| Target | Delivered msgs/s A | B | B/A | p50 A | B | B/A | p99 A | B | B/A | Lost A | B | Loadgen-bound A | B |\n" +
 		"|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	delivered := func(x *Result) float64 { return x.DeliveryRate }
-	p50 := func(x *Result) float64 { return float64(x.Latency.P50) }
-	p99 := func(x *Result) float64 { return float64(x.Latency.P99) }
+	latency := func(f func(Summary) int64) metric {
+		return func(x *Result) float64 {
+			if x.Latency.Count == 0 {
+				return math.NaN() // no samples: shown as "–", never as 0
+			}
+			return float64(f(x.Latency))
+		}
+	}
+	p50 := latency(func(s Summary) int64 { return s.P50 })
+	p99 := latency(func(s Summary) int64 { return s.P99 })
 	for _, name := range a.TargetNames() {
 		if len(b.TrialsOf(name)) == 0 {
 			continue

@@ -27,7 +27,11 @@ func WriteReport(w io.Writer, r *RunRecord) error {
 		writeSteps(&b, r, names)
 	}
 	writeThroughput(&b, r, names)
-	writeLatency(&b, r, names, "Latency per delivery", "from the intended send time (open loop)", func(x *Result) Summary { return x.Latency })
+	latencyFrom := "from the intended send time (open loop)"
+	if s.Mode == MaxRate {
+		latencyFrom = "from the send time (closed loop: each message is sent when the window has room, so this is latency under full load, not at a given rate)"
+	}
+	writeLatency(&b, r, names, "Latency per delivery", latencyFrom, func(x *Result) Summary { return x.Latency })
 	writeLatency(&b, r, names, "Last-subscriber latency", "per message, until its last receiver has it", func(x *Result) Summary { return x.LastSubscriber })
 	writeLag(&b, r, names)
 	writeDelivery(&b, r, names)
@@ -256,9 +260,15 @@ func writeTrials(b *strings.Builder, r *RunRecord) {
 		if x.LoadgenBound {
 			bound = "**yes**"
 		}
+		latency := func(v int64) string {
+			if x.Latency.Count == 0 {
+				return "–"
+			}
+			return FormatNs(v)
+		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %d | %d, %s | %s |\n", t.Target, t.Trial,
-			FormatCount(x.PublishRate), FormatCount(x.DeliveryRate), FormatNs(x.Latency.P50),
-			FormatNs(x.Latency.P99), FormatNs(x.Latency.P999), x.Lost,
+			FormatCount(x.PublishRate), FormatCount(x.DeliveryRate), latency(x.Latency.P50),
+			latency(x.Latency.P99), latency(x.Latency.P999), x.Lost,
 			x.Runtime.GCs, FormatNs(int64(x.Runtime.GCPauseMax*1e9)), bound)
 	}
 	b.WriteString("\n")

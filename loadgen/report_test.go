@@ -86,6 +86,23 @@ func TestReportScenarios(t *testing.T) {
 		}
 	}
 	golden(t, "report_steps.golden.md", render(t, r, WriteReport))
+
+	// Max rate, with a target none of whose measured messages arrived: its
+	// latency is "–" everywhere, never 0, in the report and in a diff.
+	r = fixedRun(t)
+	r.Settings.Mode = MaxRate
+	for _, tr := range r.Trials {
+		if tr.Target == "mosquitto" {
+			x := tr.Result
+			x.Mode, x.LatencyHist, x.Latency, x.LastSubscriberHist, x.LastSubscriber = MaxRate, NewHistogram(), Summary{}, NewHistogram(), Summary{}
+		}
+	}
+	golden(t, "report_max.golden.md", render(t, r, WriteReport))
+	var diff bytes.Buffer
+	if err := WriteDiff(&diff, "results/a", fixedRun(t), "results/b", r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diff_max.golden.md", diff.Bytes())
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
