@@ -25,15 +25,15 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 		switch {
 		case code == mqtt.UnsupportedProtocolVersion:
 			// Answer in 3.1.1 form: a client of another version cannot read 5.0 [MQTT-3.1.2-2].
-			return c.refuse(ws, refusal{v5: code, v311: mqtt.V311UnacceptableProtocol, why: err.Error()}, mqtt.V311)
+			return c.refuse(ws, refusal{v5: code, v311: mqtt.V311UnacceptableProtocol, why: err.Error()}, mqtt.V311, "")
 		case cp.Version == mqtt.V5:
-			return c.refuse(ws, refusal{v5: code, why: err.Error()}, mqtt.V5)
+			return c.refuse(ws, refusal{v5: code, why: err.Error()}, mqtt.V5, "")
 		}
 		return err
 	}
 	c.version = cp.Version
 	if r, ok := c.checkConnect(cp); !ok {
-		return c.refuse(ws, r, cp.Version)
+		return c.refuse(ws, r, cp.Version, string(cp.ClientID))
 	}
 
 	b := c.b
@@ -131,6 +131,9 @@ func (c *conn) checkConnect(cp *mqtt.Connect) (refusal, bool) {
 	case cp.Version == mqtt.V311 && b.cfg.MaxKeepAlive > 0 && (cp.KeepAlive == 0 || cp.KeepAlive > b.cfg.MaxKeepAlive):
 		return refusal{mqtt.UnspecifiedError, mqtt.V311IdentifierRejected, "keep-alive above the server's maximum"}, false
 	}
+	if cp.WillFlag && isSysTopic(cp.WillTopic) {
+		return refusal{mqtt.NotAuthorized, mqtt.V311NotAuthorized, "will topic is a $SYS topic, which belong to the broker"}, false
+	}
 	if cp.WillFlag && b.cfg.ACL != nil {
 		ident := &identity{clientID: string(cp.ClientID), username: string(cp.Username), hasUsername: cp.HasUsername}
 		if !ident.canPublish(b, cp.WillTopic) {
@@ -141,8 +144,9 @@ func (c *conn) checkConnect(cp *mqtt.Connect) (refusal, bool) {
 }
 
 // refuse answers CONNACK with the refusal's code (when the version has one)
-// and closes the connection [MQTT-3.2.2-6].
-func (c *conn) refuse(ws *workspace, r refusal, v mqtt.Version) error {
+// and closes the connection [MQTT-3.2.2-6]; the WARN line names clientID
+// when the CONNECT could be decoded.
+func (c *conn) refuse(ws *workspace, r refusal, v mqtt.Version, clientID string) error {
 	code := r.v5
 	if v != mqtt.V5 {
 		code = r.v311
@@ -152,7 +156,18 @@ func (c *conn) refuse(ws *workspace, r refusal, v mqtt.Version) error {
 	}
 	c.state.Store(stateClosing)
 	c.b.stats.protocolErrors.Add(1)
-	c.b.log.Warnf("Client %s refused: %s (%s)", c.describe(), r.v5, r.why)
+	who := c.describe()
+	if clientID != "" {
+		who = clientID + " " + who
+	}
+	switch {
+	case v == mqtt.V5:
+		c.b.log.Warnf("Client %s refused: %s (%s)", who, r.v5, r.why)
+	case code != 0:
+		c.b.log.Warnf("Client %s refused: %s, sent as MQTT 3.1.1 return code 0x%02x (%s)", who, r.v5, byte(code), r.why)
+	default:
+		c.b.log.Warnf("Client %s refused: %s, closed without CONNACK (MQTT 3.1.1 has no return code for it) (%s)", who, r.v5, r.why)
+	}
 	return &mqtt.Error{Code: r.v5, Msg: "connection refused: " + r.why}
 }
 

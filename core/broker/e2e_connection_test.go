@@ -81,7 +81,7 @@ func TestE2EServerKeepAlive(t *testing.T) {
 					t.Fatalf("3.1.1 keep-alive %d over the maximum 1: CONNACK %#x, want 0x02", ka, byte(ack.Reason))
 				}
 				expectClosedSilently(t, c)
-				srv.WaitLog("Client ("+c.LocalAddr()+") refused", logWait)
+				srv.WaitLog("Client greedy ("+c.LocalAddr()+") refused: unspecified error (0x80), sent as MQTT 3.1.1 return code 0x02", logWait)
 			}
 			c, _ := connect(t, srv, v, "modest", true, withKeepAlive(1))
 			c.Sync()

@@ -115,8 +115,11 @@ var preConnectInputs = []preConnectInput{
 	{"protocol MQIsdp level 3", mqtt.V311, append([]byte{0x10, 15, 0, 6}, "MQIsdp\x03\x02\x00\x3c\x00\x01x"...),
 		int(mqtt.V311UnacceptableProtocol), "refused: unsupported protocol version (0x84)"},
 	{"CONNECT with an authentication method", mqtt.V5, mqtt.AppendConnect(nil, &mqtt.Connect{Version: mqtt.V5, CleanStart: true,
-		ClientID: []byte("x"), Props: mqtt.Properties{AuthMethod: []byte("SCRAM-SHA-1")}}),
+		Props: mqtt.Properties{AuthMethod: []byte("SCRAM-SHA-1")}}), // no client id: the WARN line names the address alone
 		int(mqtt.BadAuthenticationMethod), "refused: bad authentication method (0x8c)"}, // [MQTT-4.12.0-1]
+	{"will on a $SYS topic", mqtt.V5, mqtt.AppendConnect(nil, &mqtt.Connect{Version: mqtt.V5, CleanStart: true,
+		WillFlag: true, WillTopic: []byte("$SYS/fake"), WillPayload: []byte("x")}),
+		int(mqtt.NotAuthorized), "refused: not authorized (0x87)"},
 	{"no CONNECT", mqtt.V311, nil, -1, "closed: no CONNECT within " + badConnectTimeout.String()},
 	{"half a CONNECT", mqtt.V5, connectPacket(mqtt.V5, "slowpoke")[:7], -1, "closed: no CONNECT within " + badConnectTimeout.String()},
 }
