@@ -89,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.cfg.MaxConnections, "max-connections", broker.DefaultMaxConnections, "open connections allowed")
 	fs.IntVar(&o.cfg.MaxQueuedMessages, "max-queued-messages", broker.DefaultMaxQueuedMessages, "messages queued per session (client away or slow) before new ones are dropped")
 	fs.IntVar(&o.cfg.MaxQueuedBytes, "max-queued-bytes", broker.DefaultMaxQueuedBytes, "bytes queued per session before new messages are dropped")
+	fs.IntVar(&o.cfg.MaxSubscriptions, "max-subscriptions", broker.DefaultMaxSubscriptions, "subscriptions per session; more are refused (SUBACK 0x97)")
+	fs.IntVar(&o.cfg.MaxRetained, "max-retained", broker.DefaultMaxRetained, "retained messages held; retained messages to new topics beyond it are routed but not kept")
 	fs.IntVar(&o.cfg.MaxInflight, "max-inflight", broker.DefaultMaxInflight, "outbound QoS 1/2 messages awaiting acknowledgement per client")
 	maxKeepAlive := fs.Uint("max-keepalive", 0, "largest keep-alive in seconds a client may use (0: no limit); MQTT 5 clients are told it as Server Keep Alive")
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", broker.DefaultConnectTimeout, "close connections that send no CONNECT within this time")
@@ -108,7 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		v    int
 	}{{"loops", o.eng.Loops}, {"read-buffer", o.eng.ReadBufferSize}, {"max-outbound-bytes", o.eng.MaxOutboundBytes},
 		{"max-input-backlog", o.eng.MaxInputBacklog}, {"max-packet-size", o.cfg.MaxPacketSize}, {"max-connections", o.cfg.MaxConnections},
-		{"max-queued-messages", o.cfg.MaxQueuedMessages}, {"max-queued-bytes", o.cfg.MaxQueuedBytes}, {"max-inflight", o.cfg.MaxInflight}} {
+		{"max-queued-messages", o.cfg.MaxQueuedMessages}, {"max-queued-bytes", o.cfg.MaxQueuedBytes}, {"max-inflight", o.cfg.MaxInflight},
+		{"max-subscriptions", o.cfg.MaxSubscriptions}, {"max-retained", o.cfg.MaxRetained}} {
 		if f.v < 0 {
 			return nil, fmt.Errorf("-%s %d: must not be negative (0 means the default)", f.name, f.v)
 		}

@@ -55,7 +55,7 @@ func writePrometheus(w http.ResponseWriter, st broker.Stats, engine string) {
 		reason string
 		n      int64
 	}{{"queue_full", st.DroppedQueueFull}, {"too_large", st.DroppedTooLarge}, {"expired", st.DroppedExpired},
-		{"session_ended", st.DroppedSessionExpired}, {"acl_denied", st.DroppedDenied}} {
+		{"session_ended", st.DroppedSessionExpired}, {"acl_denied", st.DroppedDenied}, {"retained_not_kept", st.DroppedRetained}} {
 		fmt.Fprintf(w, "pubsubx_messages_dropped_total{engine=%q,reason=%q} %d\n", engine, d.reason, d.n)
 	}
 	counter("slow_consumer_total", "Deliveries queued because a subscriber's outbound buffer was full.", st.SlowConsumer)

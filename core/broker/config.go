@@ -33,6 +33,15 @@ type Config struct {
 	// acknowledgement per session (MQTT 3.1.1; MQTT 5 clients' Receive
 	// Maximum is capped by it). Default 1,024.
 	MaxInflight int
+	// MaxSubscriptions bounds the subscriptions of one session; a SUBSCRIBE
+	// to a new filter beyond it gets 0x97 quota exceeded for that filter
+	// (0x80 in MQTT 3.1.1). Default 10,000.
+	MaxSubscriptions int
+	// MaxRetained bounds the retained messages the broker holds; beyond it
+	// a retained message to a new topic is routed but not retained (counted
+	// in Stats.DroppedRetained, with a WARN line). Replacing or deleting a
+	// retained message always works. Default 100,000.
+	MaxRetained int
 	// ReceiveMaximum is the number of inbound QoS 2 messages a client may
 	// have unreleased (told to MQTT 5 clients in CONNACK). Default 1,024.
 	ReceiveMaximum uint16
@@ -61,6 +70,8 @@ const (
 	DefaultMaxQueuedMessages = 10_000
 	DefaultMaxQueuedBytes    = 64 << 20
 	DefaultMaxInflight       = 1024
+	DefaultMaxSubscriptions  = 10_000
+	DefaultMaxRetained       = 100_000
 	DefaultReceiveMaximum    = 1024
 	DefaultTopicAliasMaximum = 64
 	DefaultConnectTimeout    = 10 * time.Second
@@ -88,6 +99,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxInflight <= 0 || c.MaxInflight > 65535 {
 		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxRetained <= 0 {
+		c.MaxRetained = DefaultMaxRetained
 	}
 	if c.ReceiveMaximum == 0 {
 		c.ReceiveMaximum = DefaultReceiveMaximum

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -206,5 +207,61 @@ func TestE2EMaxPacketSizeInbound(t *testing.T) {
 		}
 		publishRouted(t, pub, "big/t", payload)
 		expectMessage(t, sub, "big/t", payload, 1)
+	})
+}
+
+// TestE2EMaxSubscriptions: a session holds at most Config.MaxSubscriptions
+// filters; a SUBSCRIBE to a new one beyond it gets 0x97 quota exceeded
+// (0x80 in 3.1.1) for that filter alone, while renewing a held filter and
+// subscribing again after an UNSUBSCRIBE work.
+func TestE2EMaxSubscriptions(t *testing.T) {
+	forEachEngineVersion(t, func(t *testing.T, engine string, v mqtt.Version) {
+		srv := start(t, engine, broker.Config{MaxSubscriptions: 2})
+		c := client(t, srv, v, "collector")
+		refused := byVersion(v, mqtt.QuotaExceeded, mqtt.V311SubackFailure)
+		got := c.Subscribe(1, nil, "ms/a", "ms/b", "ms/c", "ms/a")
+		if want := []mqtt.ReasonCode{1, 1, refused, 1}; !slices.Equal(got, want) {
+			t.Fatalf("SUBACK %v, want %v", got, want)
+		}
+		srv.WaitLog("Client collector: subscription to ms/c refused: 2 subscriptions already", logWait)
+		c.Unsubscribe("ms/b")
+		subscribe(t, c, 1, "ms/c")
+		pub := client(t, srv, v, "pub")
+		publishRouted(t, pub, "ms/c", "counted")
+		expectMessage(t, c, "ms/c", "counted", 1)
+	})
+}
+
+// TestE2EMaxRetained: the broker holds at most Config.MaxRetained retained
+// messages; a retained message to a new topic beyond it is routed but not
+// kept (counted, WARN line), while replacing and deleting held ones work.
+func TestE2EMaxRetained(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		srv := start(t, engine, broker.Config{MaxRetained: 2})
+		live := client(t, srv, mqtt.V5, "live")
+		subscribe(t, live, 1, "mr/#")
+		pub := client(t, srv, mqtt.V5, "pub")
+		for _, topic := range []string{"mr/a", "mr/b", "mr/c"} {
+			pub.PublishFlow(topic, "first "+topic, 1, true, 1, nil)
+			expectMessage(t, live, topic, "first "+topic, 1) // routed, kept or not
+		}
+		srv.WaitLog("Retained message to mr/c not kept: 2 retained messages held", logWait)
+		srv.WaitStats("retained message not kept", logWait, func(s broker.Stats) bool { return s.DroppedRetained == 1 && s.Retained == 2 })
+		pub.PublishFlow("mr/a", "second mr/a", 1, true, 1, nil) // replacing works at the bound
+		expectMessage(t, live, "mr/a", "second mr/a", 1)
+
+		late := client(t, srv, mqtt.V5, "late")
+		subscribe(t, late, 1, "mr/#")
+		var got []string
+		for range 2 {
+			p := late.ExpectPublish()
+			got = append(got, string(p.Topic)+"="+string(p.Payload))
+			late.Ack(p)
+		}
+		slices.Sort(got)
+		if want := []string{"mr/a=second mr/a", "mr/b=first mr/b"}; !slices.Equal(got, want) {
+			t.Fatalf("retained messages %v, want %v", got, want)
+		}
+		late.ExpectNothing(100 * time.Millisecond)
 	})
 }

@@ -94,6 +94,15 @@ func (b *Broker) storeRetained(p *mqtt.Publish) *session.Message {
 		b.retained.Delete(p.Topic)
 		return nil
 	}
+	if b.retained.Len() >= b.cfg.MaxRetained {
+		if _, replacing := b.retained.Get(p.Topic); !replacing {
+			n := b.stats.droppedRetained.Add(1)
+			if b.dropWarnDue() {
+				b.log.Warnf("Retained message to %s not kept: %d retained messages held (-max-retained); %d not kept so far", p.Topic, b.retained.Len(), n)
+			}
+			return nil // routed all the same
+		}
+	}
 	m := session.NewMessage(p, time.Now())
 	b.retained.Set(p.Topic, m)
 	return m

@@ -16,6 +16,7 @@ type counters struct {
 	droppedExpired        atomic.Int64 // message expiry passed while queued
 	droppedExpiredSession atomic.Int64 // queued when the session expired or was cleaned
 	droppedDenied         atomic.Int64 // publishes refused by the ACL
+	droppedRetained       atomic.Int64 // retained messages not kept: MaxRetained
 	protocolErrors        atomic.Int64 // connections closed for bad input
 	slowConsumer          atomic.Int64 // deliveries diverted to the queue: outbound full
 	inputBacklog          atomic.Int64 // connections closed by the engine: unhandled input over its bound
@@ -38,6 +39,7 @@ type Stats struct {
 	DroppedExpired        int64 // Message Expiry Interval passed while queued
 	DroppedSessionExpired int64 // still queued when the session ended
 	DroppedDenied         int64 // publishes refused by the ACL
+	DroppedRetained       int64 // retained messages routed but not retained: MaxRetained reached
 
 	SlowConsumer   int64 // deliveries queued because a subscriber's outbound buffer was full
 	ProtocolErrors int64 // connections closed because of bad input
@@ -83,6 +85,7 @@ func (b *Broker) Stats() Stats {
 	st.DroppedExpired = c.droppedExpired.Load()
 	st.DroppedSessionExpired = c.droppedExpiredSession.Load()
 	st.DroppedDenied = c.droppedDenied.Load()
+	st.DroppedRetained = c.droppedRetained.Load()
 	st.SlowConsumer = c.slowConsumer.Load()
 	st.ProtocolErrors = c.protocolErrors.Load()
 	st.InputBacklog = c.inputBacklog.Load()

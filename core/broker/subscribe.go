@@ -50,6 +50,12 @@ func (c *conn) handleSubscribe(ws *workspace, body []byte) error {
 			s.mu.Unlock()
 			return nil // taken over meanwhile: this connection no longer speaks for the session
 		}
+		if len(s.filters) >= b.cfg.MaxSubscriptions && !slices.Contains(s.filters, string(f.Filter)) {
+			s.mu.Unlock()
+			reasons = append(reasons, failureCode(c.version, mqtt.QuotaExceeded))
+			b.log.Warnf("Client %s: subscription to %s refused: %d subscriptions already (-max-subscriptions)", s.id, f.Filter, len(s.filters))
+			continue
+		}
 		existed := b.subs.Subscribe(f.Filter, topics.Sub[*clientSession]{
 			Subscriber: s, QoS: byte(granted), NoLocal: f.NoLocal, RetainAsPublished: f.RetainAsPublished, ID: subID,
 		})
