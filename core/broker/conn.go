@@ -62,15 +62,24 @@ type identity struct {
 
 // OnData parses and handles every complete packet in p.
 func (c *conn) OnData(p []byte) error {
-	if c.state.Load() == stateClosing {
+	state := c.state.Load()
+	if state == stateClosing {
 		return nil // a close is under way; ignore what the client still sends
 	}
 	b := c.b
-	if c.state.Load() == stateConnected {
+	if state == stateConnected {
 		c.since.Store(b.clock.Load())
 	}
 	ws := b.getWorkspace()
 	defer b.putWorkspace(ws)
+	if state == stateAwaitConnect && c.parser.Buffered() == 0 && len(p) > 0 {
+		// The first byte names the first packet: anything but CONNECT is
+		// refused now, not after waiting for a body that may never come
+		// (an HTTP request, a port scanner). Type 0 is left to the parser.
+		if t := mqtt.Type(p[0] >> 4); t != 0 && t != mqtt.CONNECT {
+			return c.fail(ws, errProtocol(fmt.Sprintf("%s before CONNECT", t))) // [MQTT-3.1.0-1]
+		}
+	}
 	c.parser.Feed(p)
 	for {
 		h, body, ok, err := c.parser.Next()

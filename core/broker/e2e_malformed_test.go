@@ -120,6 +120,8 @@ var preConnectInputs = []preConnectInput{
 	{"will on a $SYS topic", mqtt.V5, mqtt.AppendConnect(nil, &mqtt.Connect{Version: mqtt.V5, CleanStart: true,
 		WillFlag: true, WillTopic: []byte("$SYS/fake"), WillPayload: []byte("x")}),
 		int(mqtt.NotAuthorized), "refused: not authorized (0x87)"},
+	{"the start of an HTTP request", mqtt.V311, []byte("GET / HTTP/1.1\r\n"), -1,
+		"closed: protocol error (0x82): mqtt: PUBACK before CONNECT"}, // at once: 'G' is a PUBACK header
 	{"no CONNECT", mqtt.V311, nil, -1, "closed: no CONNECT within " + badConnectTimeout.String()},
 	{"half a CONNECT", mqtt.V5, connectPacket(mqtt.V5, "slowpoke")[:7], -1, "closed: no CONNECT within " + badConnectTimeout.String()},
 }
