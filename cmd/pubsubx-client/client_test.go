@@ -128,6 +128,7 @@ func TestErrors(t *testing.T) {
 		{"publish", "ERROR: missing argument: usage: PUBLISH [-q 0|1|2] [-r] topic data..."},
 		{"publish news", "ERROR: missing argument: usage: PUBLISH [-q 0|1|2] [-r] topic data..."},
 		{"publish -q 3 news x", `ERROR: invalid QoS "3": want -q 0, 1 or 2`},
+		{"subscribe -q", "ERROR: missing argument: -q wants 0, 1 or 2: usage: SUBSCRIBE [-q 0|1|2] topic"},
 		{"publish -x news x", `ERROR: unknown option "-x": usage: PUBLISH [-q 0|1|2] [-r] topic data...`},
 		{"publish news/# x", `ERROR: invalid topic "news/#": wildcards are for SUBSCRIBE`},
 		{"subscribe", "ERROR: missing argument: usage: SUBSCRIBE [-q 0|1|2] topic"},
@@ -168,7 +169,8 @@ func TestErrors(t *testing.T) {
 }
 
 // TestScriptedInput feeds commands from a file: no prompt, only the INFO,
-// ERROR and message lines, and the end of the file ends the program.
+// ERROR and message lines, and the end of the file ends the program, with
+// exit status 1 because a command failed.
 func TestScriptedInput(t *testing.T) {
 	server, port := startServer(t)
 	script := filepath.Join(t.TempDir(), "script.txt")
@@ -186,6 +188,6 @@ func TestScriptedInput(t *testing.T) {
 	p := runProc(t, "scripted", cmd)
 	p.expect("INFO: Connection successfully established", `ERROR: unknown command "nonsense" (-h lists the commands)`)
 	p.expect(strings.Split(helpText, "\n")...)
-	p.expectExit()
+	p.expectExitCode(1)
 	server.waitFor("Client scripted subscribed to t")
 }

@@ -151,6 +151,9 @@ func parseFlags(c *command, rest string, retainOK bool) (string, error) {
 		case word == "-q":
 			var n string
 			n, after = nextWord(after)
+			if n == "" {
+				return "", fmt.Errorf("missing argument: -q wants 0, 1 or 2: usage: %s", usage[c.op])
+			}
 			q, err := strconv.Atoi(n)
 			if err != nil || q < 0 || q > 2 {
 				return "", fmt.Errorf("invalid QoS %q: want -q 0, 1 or 2", n)

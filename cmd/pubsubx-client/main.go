@@ -29,7 +29,8 @@
 // above the line being typed, which is redrawn with its prompt. Otherwise
 // (stdin a pipe or file: scripted use) commands are read line by line and
 // no prompt is printed, so stdout holds only the INFO, ERROR and
-// "[topic] payload" lines, in order. The end of the input is EXIT.
+// "[topic] payload" lines, in order. The end of the input is EXIT. A
+// scripted run exits with status 1 if any command printed an ERROR line.
 package main
 
 import (
@@ -37,6 +38,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,8 +69,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	out := newConsole(stdin, stdout)
-	defer out.Close()
+	console := newConsole(stdin, stdout)
+	defer console.Close()
+	out := &errorCountingConsole{console: console}
 	cmds := make(chan *command)
 	s := &session{out: out, settings: set, cmds: cmds}
 	ended := make(chan struct{})
@@ -77,7 +81,25 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}()
 	readCommands(out, cmds)
 	<-ended
+	if _, scripted := console.(*plainConsole); scripted && out.errors.Load() > 0 {
+		return 1 // a script learns that something failed
+	}
 	return 0
+}
+
+// errorCountingConsole counts the ERROR lines printed through it, for the
+// exit code of scripted runs.
+type errorCountingConsole struct {
+	console
+	errors atomic.Int64
+}
+
+// Println prints s and counts it if it is an ERROR line.
+func (c *errorCountingConsole) Println(s string) {
+	if strings.HasPrefix(s, "ERROR: ") {
+		c.errors.Add(1)
+	}
+	c.console.Println(s)
 }
 
 // readCommands is the command loop: it reads lines, answers help and

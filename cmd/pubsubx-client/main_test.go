@@ -166,6 +166,12 @@ func (p *proc) waitFor(substr string) string {
 // checking that it printed nothing more.
 func (p *proc) expectExit() {
 	p.t.Helper()
+	p.expectExitCode(0)
+}
+
+// expectExitCode is expectExit with exit code want.
+func (p *proc) expectExitCode(want int) {
+	p.t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(wait):
@@ -176,8 +182,8 @@ func (p *proc) expectExit() {
 		p.t.Fatalf("%s: unexpected line %q", p.name, line)
 	default:
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Fatalf("%s exited with %d", p.name, code)
+	if code := p.cmd.ProcessState.ExitCode(); code != want {
+		p.t.Fatalf("%s exited with %d, want %d", p.name, code, want)
 	}
 }
 
