@@ -67,6 +67,7 @@ func (c *plainConsole) Close() {}
 // with the arrow keys, and output that does not mangle the line being typed.
 type terminalConsole struct {
 	t       *term.Terminal
+	out     io.Writer
 	fd      int
 	restore *term.State
 }
@@ -85,13 +86,16 @@ func newTerminalConsole(stdin, stdout *os.File) (*terminalConsole, error) {
 	if w, h, err := term.GetSize(int(stdout.Fd())); err == nil && w > 0 {
 		t.SetSize(w, h)
 	}
-	return &terminalConsole{t: t, fd: fd, restore: state}, nil
+	return &terminalConsole{t: t, out: stdout, fd: fd, restore: state}, nil
 }
 
 func (c *terminalConsole) ReadLine() (string, error) {
 	line, err := c.t.ReadLine()
-	if err == term.ErrPasteIndicator {
+	switch err {
+	case term.ErrPasteIndicator:
 		err = nil // a pasted line is a line
+	case io.EOF:
+		io.WriteString(c.out, "\r\n") // Ctrl-D or Ctrl-C: the shell's prompt starts on a line of its own
 	}
 	return line, err
 }
