@@ -66,6 +66,7 @@ func TestLostClientScenario(t *testing.T) {
 
 	again := startClient(t, "homer again")
 	again.connect(port, "homer")
+	again.expect("INFO: Session resumed: its subscriptions are back, and what arrived while you were away follows")
 	for i := 1; i <= 5; i++ {
 		again.expect(fmt.Sprintf("[news] item %d", i))
 	}

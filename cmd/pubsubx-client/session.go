@@ -124,6 +124,9 @@ func (s *session) connect(cmd *command) {
 	case err == nil:
 		s.c = c
 		s.out.Println("INFO: Connection successfully established")
+		if c.SessionPresent() {
+			s.out.Println("INFO: Session resumed: its subscriptions are back, and what arrived while you were away follows")
+		}
 	case errors.As(err, &refused):
 		s.errorf("%s refused the connection: %s", cmd.addr, strings.TrimPrefix(err.Error(), "client: connection refused: "))
 	case errors.As(err, &netErr):
