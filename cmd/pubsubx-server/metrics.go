@@ -47,6 +47,7 @@ func writePrometheus(w http.ResponseWriter, st broker.Stats, engine string) {
 	gauge("sessions", "Sessions held, online or not.", int64(st.Sessions))
 	gauge("subscriptions", "Subscriptions held.", int64(st.Subscriptions))
 	gauge("retained_messages", "Retained messages held.", int64(st.Retained))
+	gauge("queued_bytes", "Bytes queued over all sessions (clients away or slow).", st.QueuedBytes)
 	counter("connections_total", "Connections accepted.", st.ConnectionsTotal)
 	counter("messages_received_total", "PUBLISH packets accepted from clients.", st.Received)
 	counter("messages_delivered_total", "PUBLISH packets written to subscribers.", st.Delivered)

@@ -29,6 +29,12 @@ type Config struct {
 	// MaxQueuedBytes bounds the bytes of the messages queued for one session.
 	// Default 64 MiB.
 	MaxQueuedBytes int
+	// MaxQueuedTotalBytes bounds the bytes queued over all sessions
+	// together, so that many clients away or slow at once cannot exhaust
+	// memory although each stays within MaxQueuedBytes. A message queued
+	// for several sessions counts once per session (an upper bound of the
+	// memory held). Default 1 GiB.
+	MaxQueuedTotalBytes int64
 	// MaxInflight bounds the outbound QoS 1 and 2 messages awaiting
 	// acknowledgement per session (MQTT 3.1.1; MQTT 5 clients' Receive
 	// Maximum is capped by it). Default 1,024.
@@ -69,6 +75,7 @@ const (
 	DefaultMaxConnections    = 100_000
 	DefaultMaxQueuedMessages = 10_000
 	DefaultMaxQueuedBytes    = 64 << 20
+	DefaultMaxQueuedTotal    = 1 << 30
 	DefaultMaxInflight       = 1024
 	DefaultMaxSubscriptions  = 10_000
 	DefaultMaxRetained       = 100_000
@@ -96,6 +103,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxQueuedBytes <= 0 {
 		c.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if c.MaxQueuedTotalBytes <= 0 {
+		c.MaxQueuedTotalBytes = DefaultMaxQueuedTotal
 	}
 	if c.MaxInflight <= 0 || c.MaxInflight > 65535 {
 		c.MaxInflight = DefaultMaxInflight

@@ -265,3 +265,42 @@ func TestE2EMaxRetained(t *testing.T) {
 		late.ExpectNothing(100 * time.Millisecond)
 	})
 }
+
+// TestE2EQueueBudget: Config.MaxQueuedTotalBytes bounds the bytes queued
+// over all sessions together: with two clients away, deliveries beyond the
+// budget are dropped (counted, WARN line) though each session is far from
+// its own bound; draining the queues gives the budget back, to the byte.
+func TestE2EQueueBudget(t *testing.T) {
+	const budget, payload = 2000, 200
+	forEachEngine(t, func(t *testing.T, engine string) {
+		srv := start(t, engine, broker.Config{MaxQueuedTotalBytes: budget, Grace: 30 * time.Second})
+		pub := client(t, srv, mqtt.V5, "pub")
+		away := []string{"away-1", "away-2"}
+		for _, name := range away {
+			c, _ := persistent(t, srv, mqtt.V5, name, nil)
+			subscribe(t, c, 1, "budget/#")
+			lose(t, srv, c, name)
+		}
+		body := string(bytes.Repeat([]byte("x"), payload))
+		for i := range 10 {
+			pub.PublishFlow("budget/t", body, 1, false, uint16(i+1), nil)
+		}
+		srv.WaitLog("broker-wide queue budget spent", logWait)
+		st := srv.Broker.Stats()
+		if st.QueuedBytes > budget || st.QueuedBytes < budget-2*(payload+100) || st.DroppedQueueFull == 0 {
+			t.Fatalf("queued %d bytes with a budget of %d, %d dropped: want close to the budget, some dropped", st.QueuedBytes, budget, st.DroppedQueueFull)
+		}
+		kept := 20 - int(st.DroppedQueueFull)
+		for _, name := range away {
+			c, present := persistent(t, srv, mqtt.V5, name, nil)
+			if !present {
+				t.Fatalf("%s: session not present", name)
+			}
+			kept -= len(c.Drain()) // Drain acknowledges them
+		}
+		if kept != 0 {
+			t.Fatalf("%d queued deliveries never arrived", kept)
+		}
+		srv.WaitStats("the budget given back", logWait, func(s broker.Stats) bool { return s.QueuedBytes == 0 })
+	})
+}

@@ -87,13 +87,21 @@ func (s *clientSession) deliverQueued(ws *workspace, d session.Delivery) {
 func (s *clientSession) enqueueLocked(ws *workspace, d session.Delivery) {
 	s.slow.Store(true)
 	s.waiting.Store(true)
-	if s.queue.Push(d, s.b.cfg.MaxQueuedMessages, s.b.cfg.MaxQueuedBytes) {
+	b := s.b
+	withinBudget := b.queuedTotal.Load()+int64(d.Msg.Size) <= b.cfg.MaxQueuedTotalBytes
+	if withinBudget && s.queue.Push(d, b.cfg.MaxQueuedMessages, b.cfg.MaxQueuedBytes) {
+		b.queuedTotal.Add(int64(d.Msg.Size))
 		return
 	}
 	ws.queueFull++
 	n := s.dropped.Add(1)
-	if s.b.dropWarnDue() {
-		s.b.log.Warnf("Client %s: queue full (%d messages, %d bytes): dropping messages (%d dropped so far)",
+	switch {
+	case !b.dropWarnDue():
+	case !withinBudget:
+		b.log.Warnf("Client %s: broker-wide queue budget spent (%d bytes queued over all sessions, -max-queued-total): dropping messages (%d dropped so far)",
+			s.id, b.queuedTotal.Load(), n)
+	default:
+		b.log.Warnf("Client %s: queue full (%d messages, %d bytes): dropping messages (%d dropped so far)",
 			s.id, s.queue.Len(), s.queue.Bytes(), n)
 	}
 }
@@ -152,6 +160,7 @@ func (s *clientSession) drainLocked(ws *workspace) (retry bool) {
 		}
 		if result = s.sendLocked(ws, c, d); result == sent {
 			s.queue.Pop()
+			s.b.queuedTotal.Add(-int64(d.Msg.Size))
 		}
 	}
 	s.updateSlowLocked(c)
@@ -255,6 +264,7 @@ func (s *clientSession) endLocked() int {
 	s.qos2in.Clear()
 	s.resends = 0
 	s.waiting.Store(false)
+	s.b.queuedTotal.Add(-int64(s.queue.Bytes()))
 	return s.queue.Clear() + s.inflight.Clear()
 }
 

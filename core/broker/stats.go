@@ -29,6 +29,7 @@ type Stats struct {
 	Sessions         int   // sessions held, online or not
 	Subscriptions    int   // subscriptions in the trie
 	Retained         int   // retained messages held
+	QueuedBytes      int64 // bytes queued over all sessions (see Config.MaxQueuedTotalBytes)
 
 	Received  int64 // PUBLISH packets accepted from clients
 	Delivered int64 // PUBLISH packets written to subscribers
@@ -76,6 +77,7 @@ func (b *Broker) Stats() Stats {
 	b.mu.Unlock()
 	st.Subscriptions = b.subs.Count()
 	st.Retained = b.retained.Len()
+	st.QueuedBytes = b.queuedTotal.Load()
 	c := &b.stats
 	st.ConnectionsTotal = c.connectionsTotal.Load()
 	st.Received = c.received.Load()
