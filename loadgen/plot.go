@@ -37,6 +37,7 @@ func latencyPlot(r *RunRecord) (*plot.Plot, error) {
 	p.Y.Label.Text = "latency"
 	p.Legend.Top, p.Legend.Left = false, false // the curves rise to the right: the bottom right stays free
 	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(10), vg.Points(10)
+	curves := 0
 	for i, name := range r.TargetNames() {
 		h, err := r.mergedLatency(name)
 		if err != nil {
@@ -46,6 +47,7 @@ func latencyPlot(r *RunRecord) (*plot.Plot, error) {
 		if len(pts) == 0 {
 			continue
 		}
+		curves++
 		line, err := plotter.NewLine(pts)
 		if err != nil {
 			return nil, err
@@ -55,6 +57,10 @@ func latencyPlot(r *RunRecord) (*plot.Plot, error) {
 		line.Width = vg.Points(1.5)
 		p.Add(line)
 		p.Legend.Add(r.plotName(name), line)
+	}
+	if curves == 0 { // every trial failed or delivered nothing measured: an empty plot, not a panic of the log axes
+		p.Title.Text += ": no latency samples"
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 1, 10, 1, 10
 	}
 	return p, nil
 }

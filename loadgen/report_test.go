@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -176,6 +177,34 @@ func TestWriteResultsRoundTrip(t *testing.T) {
 		if !bytes.Equal(before[name], after[name]) {
 			t.Errorf("%s regenerated from run.json differs from the original", name)
 		}
+	}
+}
+
+// TestWriteResultsWithoutSamples: a run in which one target's trial failed
+// and the other measured no latency (an overloaded broker) still writes
+// every file; the latency plot says it has no samples instead of failing.
+func TestWriteResultsWithoutSamples(t *testing.T) {
+	r := fixedRun(t)
+	for i := range r.Trials {
+		tr := &r.Trials[i]
+		if tr.Target == "mosquitto" {
+			*tr = NewTrialRecord(tr.Target, tr.Trial, nil, errors.New("client: connection lost"))
+			continue
+		}
+		x := tr.Result
+		x.LatencyHist, x.Latency, x.LastSubscriberHist, x.LastSubscriber = NewHistogram(), Summary{}, NewHistogram(), Summary{}
+		*tr = NewTrialRecord(tr.Target, tr.Trial, x, nil)
+	}
+	dir := t.TempDir()
+	if err := WriteResults(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	files := readFiles(t, dir, "report.md", "latency.svg", "throughput.svg")
+	if !bytes.Contains(files["latency.svg"], []byte("no latency samples")) {
+		t.Error("latency.svg does not say it has no samples")
+	}
+	if !bytes.Contains(files["report.md"], []byte("failed: client: connection lost")) {
+		t.Error("report.md does not show the failed trial")
 	}
 }
 
