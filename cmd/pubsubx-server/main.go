@@ -91,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.cfg.MaxQueuedBytes, "max-queued-bytes", broker.DefaultMaxQueuedBytes, "bytes queued per session before new messages are dropped")
 	fs.IntVar(&o.cfg.MaxSubscriptions, "max-subscriptions", broker.DefaultMaxSubscriptions, "subscriptions per session; more are refused (SUBACK 0x97)")
 	fs.IntVar(&o.cfg.MaxRetained, "max-retained", broker.DefaultMaxRetained, "retained messages held; retained messages to new topics beyond it are routed but not kept")
-	fs.Int64Var(&o.cfg.MaxQueuedTotalBytes, "max-queued-total", broker.DefaultMaxQueuedTotal, "bytes queued over all sessions together before new messages are dropped")
+	fs.Int64Var(&o.cfg.MaxQueuedTotalBytes, "max-queued-total", broker.DefaultMaxQueuedTotalBytes, "bytes queued over all sessions together before new messages are dropped")
 	fs.IntVar(&o.cfg.MaxInflight, "max-inflight", broker.DefaultMaxInflight, "outbound QoS 1/2 messages awaiting acknowledgement per client")
 	maxKeepAlive := fs.Uint("max-keepalive", 0, "largest keep-alive in seconds a client may use (0: no limit); MQTT 5 clients are told it as Server Keep Alive")
 	fs.DurationVar(&o.cfg.ConnectTimeout, "connect-timeout", broker.DefaultConnectTimeout, "close connections that send no CONNECT within this time")

@@ -53,8 +53,8 @@ type Broker struct {
 	workspaces sync.Pool
 	clock      atomic.Int64 // coarse time, unix milliseconds, for timeouts
 	lastDrop   atomic.Int64 // unix nanoseconds of the last WARN about dropped messages
-	// queuedTotal sums the bytes queued in every session's queue (changed
-	// under each session's lock): MaxQueuedTotalBytes bounds it.
+	// queuedTotal is the memory held by every session's queue, as
+	// holdQueued and releaseQueued account it: MaxQueuedTotalBytes bounds it.
 	queuedTotal atomic.Int64
 	stats       counters
 

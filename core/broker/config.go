@@ -29,11 +29,12 @@ type Config struct {
 	// MaxQueuedBytes bounds the bytes of the messages queued for one session.
 	// Default 64 MiB.
 	MaxQueuedBytes int
-	// MaxQueuedTotalBytes bounds the bytes queued over all sessions
-	// together, so that many clients away or slow at once cannot exhaust
-	// memory although each stays within MaxQueuedBytes. A message queued
-	// for several sessions counts once per session (an upper bound of the
-	// memory held). Default 1 GiB.
+	// MaxQueuedTotalBytes bounds the memory held by the queues of all
+	// sessions together, so that many clients away or slow at once cannot
+	// exhaust memory although each stays within MaxQueuedBytes: every queued
+	// message counts once (its bytes and struct) however many sessions queue
+	// it, plus a slot per queued delivery. Messages in flight (sent, awaiting
+	// acknowledgement) are bounded by MaxInflight instead. Default 1 GiB.
 	MaxQueuedTotalBytes int64
 	// MaxInflight bounds the outbound QoS 1 and 2 messages awaiting
 	// acknowledgement per session (MQTT 3.1.1; MQTT 5 clients' Receive
@@ -70,18 +71,18 @@ type Config struct {
 
 // Defaults for Config's zero values.
 const (
-	DefaultGrace             = 60 * time.Second
-	DefaultMaxPacketSize     = 1 << 20
-	DefaultMaxConnections    = 100_000
-	DefaultMaxQueuedMessages = 10_000
-	DefaultMaxQueuedBytes    = 64 << 20
-	DefaultMaxQueuedTotal    = 1 << 30
-	DefaultMaxInflight       = 1024
-	DefaultMaxSubscriptions  = 10_000
-	DefaultMaxRetained       = 100_000
-	DefaultReceiveMaximum    = 1024
-	DefaultTopicAliasMaximum = 64
-	DefaultConnectTimeout    = 10 * time.Second
+	DefaultGrace               = 60 * time.Second
+	DefaultMaxPacketSize       = 1 << 20
+	DefaultMaxConnections      = 100_000
+	DefaultMaxQueuedMessages   = 10_000
+	DefaultMaxQueuedBytes      = 64 << 20
+	DefaultMaxQueuedTotalBytes = 1 << 30
+	DefaultMaxInflight         = 1024
+	DefaultMaxSubscriptions    = 10_000
+	DefaultMaxRetained         = 100_000
+	DefaultReceiveMaximum      = 1024
+	DefaultTopicAliasMaximum   = 64
+	DefaultConnectTimeout      = 10 * time.Second
 )
 
 // WithDefaults returns c with zero fields set to the defaults.
@@ -105,7 +106,7 @@ func (c Config) WithDefaults() Config {
 		c.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if c.MaxQueuedTotalBytes <= 0 {
-		c.MaxQueuedTotalBytes = DefaultMaxQueuedTotal
+		c.MaxQueuedTotalBytes = DefaultMaxQueuedTotalBytes
 	}
 	if c.MaxInflight <= 0 || c.MaxInflight > 65535 {
 		c.MaxInflight = DefaultMaxInflight

@@ -266,12 +266,12 @@ func TestE2EMaxRetained(t *testing.T) {
 	})
 }
 
-// TestE2EQueueBudget: Config.MaxQueuedTotalBytes bounds the bytes queued
-// over all sessions together: with two clients away, deliveries beyond the
+// TestE2EQueueBudget: Config.MaxQueuedTotalBytes bounds the memory held by
+// all session queues together: with two clients away, deliveries beyond the
 // budget are dropped (counted, WARN line) though each session is far from
 // its own bound; draining the queues gives the budget back, to the byte.
 func TestE2EQueueBudget(t *testing.T) {
-	const budget, payload = 2000, 200
+	const budget, payload = 4000, 200
 	forEachEngine(t, func(t *testing.T, engine string) {
 		srv := start(t, engine, broker.Config{MaxQueuedTotalBytes: budget, Grace: 30 * time.Second})
 		pub := client(t, srv, mqtt.V5, "pub")
@@ -282,15 +282,15 @@ func TestE2EQueueBudget(t *testing.T) {
 			lose(t, srv, c, name)
 		}
 		body := string(bytes.Repeat([]byte("x"), payload))
-		for i := range 10 {
+		for i := range 20 {
 			pub.PublishFlow("budget/t", body, 1, false, uint16(i+1), nil)
 		}
 		srv.WaitLog("broker-wide queue budget spent", logWait)
 		st := srv.Broker.Stats()
-		if st.QueuedBytes > budget || st.QueuedBytes < budget-2*(payload+100) || st.DroppedQueueFull == 0 {
-			t.Fatalf("queued %d bytes with a budget of %d, %d dropped: want close to the budget, some dropped", st.QueuedBytes, budget, st.DroppedQueueFull)
+		if st.QueuedBytes > budget || st.QueuedBytes == 0 || st.DroppedQueueFull == 0 {
+			t.Fatalf("queued %d bytes with a budget of %d, %d dropped: want within the budget, some dropped", st.QueuedBytes, budget, st.DroppedQueueFull)
 		}
-		kept := 20 - int(st.DroppedQueueFull)
+		kept := 40 - int(st.DroppedQueueFull)
 		for _, name := range away {
 			c, present := persistent(t, srv, mqtt.V5, name, nil)
 			if !present {
@@ -300,6 +300,36 @@ func TestE2EQueueBudget(t *testing.T) {
 		}
 		if kept != 0 {
 			t.Fatalf("%d queued deliveries never arrived", kept)
+		}
+		srv.WaitStats("the budget given back", logWait, func(s broker.Stats) bool { return s.QueuedBytes == 0 })
+	})
+}
+
+// TestE2EQueueBudgetSharedMessages: a message queued for many sessions
+// counts once against the budget (plus a slot per session), so 20 clients
+// away can hold 10 messages of 1 KiB each within a budget far below
+// 20 x 10 KiB; a clean start that ends those sessions gives it all back.
+func TestE2EQueueBudgetSharedMessages(t *testing.T) {
+	const sessions, messages, payload, budget = 20, 10, 1024, 40 << 10
+	forEachEngine(t, func(t *testing.T, engine string) {
+		srv := start(t, engine, broker.Config{MaxQueuedTotalBytes: budget, Grace: 30 * time.Second})
+		pub := client(t, srv, mqtt.V5, "pub")
+		for i := range sessions {
+			name := fmt.Sprintf("shared-%d", i)
+			c, _ := persistent(t, srv, mqtt.V5, name, nil)
+			subscribe(t, c, 1, "shared/#")
+			lose(t, srv, c, name)
+		}
+		body := string(bytes.Repeat([]byte("x"), payload))
+		for i := range messages {
+			pub.PublishFlow("shared/t", body, 1, false, uint16(i+1), nil)
+		}
+		st := srv.Broker.Stats()
+		if st.DroppedQueueFull != 0 || st.QueuedBytes < messages*payload || st.QueuedBytes > budget {
+			t.Fatalf("%d dropped, %d bytes accounted: want none dropped and each message counted once", st.DroppedQueueFull, st.QueuedBytes)
+		}
+		for i := range sessions {
+			connect(t, srv, mqtt.V5, fmt.Sprintf("shared-%d", i), true, nil) // clean start ends the session
 		}
 		srv.WaitStats("the budget given back", logWait, func(s broker.Stats) bool { return s.QueuedBytes == 0 })
 	})

@@ -83,16 +83,39 @@ func (s *clientSession) deliverQueued(ws *workspace, d session.Delivery) {
 	s.enqueueLocked(ws, d)
 }
 
+// holdQueued charges the broker-wide queue budget for one more queue slot
+// holding m, and for m itself when no other queue holds it, and reports
+// whether the budget allows it. Either way the caller calls releaseQueued
+// when the slot is not kept, or when it leaves the queue. Charging before
+// checking keeps the bound exact when sessions queue at the same time.
+func (b *Broker) holdQueued(m *session.Message) bool {
+	cost := int64(session.DeliverySlotSize)
+	if m.Enqueued() {
+		cost += int64(m.Footprint())
+	}
+	return b.queuedTotal.Add(cost) <= b.cfg.MaxQueuedTotalBytes
+}
+
+// releaseQueued gives back what holdQueued charged: the slot, and m itself
+// when no queue holds it any more.
+func (b *Broker) releaseQueued(m *session.Message) {
+	cost := int64(session.DeliverySlotSize)
+	if m.Dequeued() {
+		cost += int64(m.Footprint())
+	}
+	b.queuedTotal.Add(-cost)
+}
+
 // enqueueLocked appends d to the queue, or counts it dropped at the bound.
 func (s *clientSession) enqueueLocked(ws *workspace, d session.Delivery) {
 	s.slow.Store(true)
 	s.waiting.Store(true)
 	b := s.b
-	withinBudget := b.queuedTotal.Load()+int64(d.Msg.Size) <= b.cfg.MaxQueuedTotalBytes
+	withinBudget := b.holdQueued(d.Msg)
 	if withinBudget && s.queue.Push(d, b.cfg.MaxQueuedMessages, b.cfg.MaxQueuedBytes) {
-		b.queuedTotal.Add(int64(d.Msg.Size))
 		return
 	}
+	b.releaseQueued(d.Msg)
 	ws.queueFull++
 	n := s.dropped.Add(1)
 	switch {
@@ -160,7 +183,7 @@ func (s *clientSession) drainLocked(ws *workspace) (retry bool) {
 		}
 		if result = s.sendLocked(ws, c, d); result == sent {
 			s.queue.Pop()
-			s.b.queuedTotal.Add(-int64(d.Msg.Size))
+			s.b.releaseQueued(d.Msg)
 		}
 	}
 	s.updateSlowLocked(c)
@@ -264,8 +287,12 @@ func (s *clientSession) endLocked() int {
 	s.qos2in.Clear()
 	s.resends = 0
 	s.waiting.Store(false)
-	s.b.queuedTotal.Add(-int64(s.queue.Bytes()))
-	return s.queue.Clear() + s.inflight.Clear()
+	queued := 0
+	for d, ok := s.queue.Pop(); ok; d, ok = s.queue.Pop() {
+		s.b.releaseQueued(d.Msg)
+		queued++
+	}
+	return queued + s.inflight.Clear()
 }
 
 // canReceive applies the ACL's read rule to a delivery on topic.

@@ -29,7 +29,7 @@ type Stats struct {
 	Sessions         int   // sessions held, online or not
 	Subscriptions    int   // subscriptions in the trie
 	Retained         int   // retained messages held
-	QueuedBytes      int64 // bytes queued over all sessions (see Config.MaxQueuedTotalBytes)
+	QueuedBytes      int64 // memory held by all sessions' queues (see Config.MaxQueuedTotalBytes)
 
 	Received  int64 // PUBLISH packets accepted from clients
 	Delivered int64 // PUBLISH packets written to subscribers

@@ -5,16 +5,19 @@
 // Nothing here is safe for concurrent use: the broker guards each session's
 // state with that session's mutex. Messages are immutable once built and may be
 // shared by any number of queues, in-flight tables and the retained store at
-// once.
+// once (a Message counts, atomically, the queue slots holding it).
 package session
 
 import (
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/pubsubx/pubsubx/core/mqtt"
 )
 
-// Message is an owned, immutable copy of an application message. It is built
+// Message is an owned, immutable copy of an application message (only the
+// count of queue slots holding it changes, atomically). It is built
 // only when a message has to outlive the read batch that carried it (queued for
 // an offline or busy session, in flight at QoS > 0, retained, or a will), so
 // the fan-out of QoS 0 messages to ready subscribers never builds one.
@@ -33,7 +36,28 @@ type Message struct {
 	// Size is the bytes the message holds (topic, payload, properties); queues
 	// count it against their byte bound.
 	Size int
+
+	queued atomic.Int32 // queue slots holding the message: see Enqueued
 }
+
+// DeliverySlotSize is the memory one queued Delivery takes in a queue's ring.
+const DeliverySlotSize = int(unsafe.Sizeof(Delivery{}))
+
+// Footprint is the memory the message holds: its bytes (Size), its struct
+// and its user property list.
+func (m *Message) Footprint() int {
+	return m.Size + int(unsafe.Sizeof(*m)) + len(m.Props.UserProperties)*int(unsafe.Sizeof(mqtt.UserProperty{}))
+}
+
+// Enqueued records that one more queue slot holds m and reports whether it
+// is the only one now (no queue held m before). With Dequeued it lets a
+// caller account for a message shared by many queues once. Safe for
+// concurrent use.
+func (m *Message) Enqueued() (first bool) { return m.queued.Add(1) == 1 }
+
+// Dequeued records that a queue slot let m go and reports whether no queue
+// holds it any more. Safe for concurrent use.
+func (m *Message) Dequeued() (last bool) { return m.queued.Add(-1) == 0 }
 
 // NewMessage copies p into a new Message received at now. All bytes (topic,
 // payload, forwarded properties) share one allocation.
