@@ -20,9 +20,16 @@ const (
 // errClientDisconnected ends a connection after the client's DISCONNECT.
 var errClientDisconnected = errors.New("broker: client disconnected")
 
-// errTakenOver ends a connection whose session another connection took over
-// while its CONNECT was being accepted (the takeover logged it already).
-var errTakenOver = errors.New("broker: session taken over during CONNECT")
+// errClosedDuringConnect ends a connection that closeWith closed (takeover,
+// shutdown, timeout) while its CONNECT was being accepted: closeWith logged
+// why and left the DISCONNECT and the close to handleConnect.
+var errClosedDuringConnect = errors.New("broker: connection closed while its CONNECT was accepted")
+
+// endNote is why the broker ended a connection, and the reason code it gave.
+type endNote struct {
+	why  string
+	code mqtt.ReasonCode
+}
 
 // conn is the broker's state for one network connection: the engines.Handler
 // the engine calls. OnData runs on one goroutine at a time; fields below
@@ -37,7 +44,7 @@ type conn struct {
 	sess      atomic.Pointer[clientSession] // set by CONNECT
 	aliasIn   *[]string                     // MQTT 5 inbound topic aliases (index alias-1), from the first; OnData only
 	aliasOut  *outboundAliases              // set by CONNECT when the client accepts aliases; guarded by the session's mu
-	endReason atomic.Pointer[string]
+	endReason atomic.Pointer[endNote]
 	flushMark atomic.Uint64 // see workspace.markFlush
 	// since is the broker clock (ms) at accept, then of the last read once
 	// connected: the connect timeout and the keep-alive run from it.
@@ -157,7 +164,7 @@ func (c *conn) send(ws *workspace, pkt []byte) error {
 // connected [MQTT-4.13.1-1], and the error returned to the engine (which
 // closes the connection after flushing).
 func (c *conn) fail(ws *workspace, err error) error {
-	if errors.Is(err, errClientDisconnected) || errors.Is(err, errTakenOver) {
+	if errors.Is(err, errClientDisconnected) || errors.Is(err, errClosedDuringConnect) {
 		c.state.Store(stateClosing)
 		return err
 	}
@@ -167,8 +174,7 @@ func (c *conn) fail(ws *workspace, err error) error {
 	c.b.stats.protocolErrors.Add(1)
 	code := mqtt.Reason(err)
 	c.b.log.Warnf("Client %s closed: %s: %v", c.describe(), code, err)
-	reason := fmt.Sprintf("closed by server: %s", code)
-	c.endReason.Store(&reason)
+	c.endReason.Store(&endNote{why: fmt.Sprintf("closed by server: %s", code), code: code})
 	if c.version == mqtt.V5 && c.sess.Load() != nil {
 		c.ec.Write(mqtt.AppendDisconnect(ws.out[:0], mqtt.V5, &mqtt.Disconnect{Reason: code})) // best effort before close
 	}
@@ -178,15 +184,17 @@ func (c *conn) fail(ws *workspace, err error) error {
 // closeWith closes the connection from outside OnData (keep-alive, takeover,
 // shutdown) with an MQTT 5 DISCONNECT carrying code when connected.
 func (c *conn) closeWith(code mqtt.ReasonCode, why string) {
+	// The note goes first: handleConnect reads it as soon as it sees the
+	// state changed. The first closer's note stays.
+	c.endReason.CompareAndSwap(nil, &endNote{why: why, code: code})
 	prev := c.state.Swap(stateClosing)
 	if prev == stateClosing {
 		return
 	}
-	c.endReason.Store(&why)
-	if prev == stateAwaitConnect && code == mqtt.SessionTakenOver && c.sess.Load() != nil {
-		// Taken over while its CONNECT is being accepted: handleConnect
-		// sends CONNACK, sees the state changed, follows with DISCONNECT
-		// and has the connection closed, in that order.
+	if prev == stateAwaitConnect && c.sess.Load() != nil {
+		// Closed while its CONNECT is being accepted: handleConnect sends
+		// CONNACK, sees the state changed, follows with a DISCONNECT of
+		// code and has the connection closed, in that order.
 		return
 	}
 	if prev == stateConnected && c.version == mqtt.V5 {
@@ -236,7 +244,7 @@ func (c *conn) OnClose(err error) {
 	}
 	why := "connection closed without DISCONNECT"
 	if r := c.endReason.Load(); r != nil {
-		why = *r
+		why = r.why
 	} else if err != nil && !errors.Is(err, io.EOF) {
 		why = err.Error()
 	}

@@ -89,12 +89,12 @@ func (c *conn) handleConnect(ws *workspace, body []byte) error {
 	}
 	c.since.Store(b.clock.Load()) // the keep-alive runs from CONNECT
 	if !c.state.CompareAndSwap(stateAwaitConnect, stateConnected) {
-		// Taken over between attach and here: closeWith left the
-		// DISCONNECT and the close to us, to follow the CONNACK.
-		if c.version == mqtt.V5 {
-			c.ec.Write(mqtt.AppendDisconnect(ws.out[:0], mqtt.V5, &mqtt.Disconnect{Reason: mqtt.SessionTakenOver})) // best effort: closing
+		// Closed (taken over, shutdown) between attach and here: closeWith
+		// left the DISCONNECT and the close to us, to follow the CONNACK.
+		if n := c.endReason.Load(); n != nil && c.version == mqtt.V5 {
+			c.ec.Write(mqtt.AppendDisconnect(ws.out[:0], mqtt.V5, &mqtt.Disconnect{Reason: n.code})) // best effort: closing
 		}
-		return errTakenOver
+		return errClosedDuringConnect
 	}
 	s.resume(ws, c, window)
 
