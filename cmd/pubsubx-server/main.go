@@ -29,6 +29,7 @@ import (
 	"github.com/pubsubx/pubsubx/core/acl"
 	"github.com/pubsubx/pubsubx/core/broker"
 	"github.com/pubsubx/pubsubx/core/logx"
+	"github.com/pubsubx/pubsubx/core/mqtt"
 	"github.com/pubsubx/pubsubx/engines"
 	"github.com/pubsubx/pubsubx/engines/registry"
 )
@@ -130,7 +131,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-max-keepalive %d: at most 65535 seconds", *maxKeepAlive)
 	}
 	o.cfg.MaxKeepAlive = uint16(*maxKeepAlive)
-	if backlog, packet := cmp.Or(o.eng.MaxInputBacklog, engines.DefaultMaxInputBacklog), cmp.Or(o.cfg.MaxPacketSize, broker.DefaultMaxPacketSize); backlog < 2*packet {
+	if o.cfg.MaxInflight > 65535 {
+		return nil, fmt.Errorf("-max-inflight %d: at most 65535 (MQTT packet identifiers)", o.cfg.MaxInflight)
+	}
+	if o.cfg.MaxPacketSize > mqtt.MaxRemainingLength+5 {
+		return nil, fmt.Errorf("-max-packet-size %d: at most %d, MQTT's largest packet", o.cfg.MaxPacketSize, mqtt.MaxRemainingLength+5)
+	}
+	if backlog, packet := cmp.Or(o.eng.MaxInputBacklog, engines.DefaultMaxInputBacklog), cmp.Or(o.cfg.MaxPacketSize, broker.DefaultMaxPacketSize); o.engine == "netpoll" && backlog < 2*packet {
 		return nil, fmt.Errorf("-max-input-backlog %d: at least twice -max-packet-size (%d)", backlog, 2*packet)
 	}
 	if o.cfg.Grace == 0 {

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +128,12 @@ func TestUsage(t *testing.T) {
 		{[]string{"-max-connections", "-1", "0"}, 2, "-max-connections -1: must not be negative"},
 		{[]string{"-grace", "-5s", "0"}, 2, "-grace and -connect-timeout must not be negative"},
 		{[]string{"-read-buffer", "1", "0"}, 2, "-read-buffer 1: at least 1024 bytes"},
-		{[]string{"-max-packet-size", "20000000", "0"}, 2, "-max-input-backlog 16777216: at least twice -max-packet-size (40000000)"},
+		{[]string{"-engine", "netpoll", "-max-packet-size", "20000000", "0"}, 2, "-max-input-backlog 16777216: at least twice -max-packet-size (40000000)"},
+		{[]string{"-max-packet-size", "300000000", "0"}, 2, "-max-packet-size 300000000: at most 268435460"},
+		{[]string{"-max-inflight", "70000", "0"}, 2, "-max-inflight 70000: at most 65535"},
+		{[]string{"-max-queued-total", "-1", "0"}, 2, "-max-queued-total -1: must not be negative"},
+		{[]string{"-max-subscriptions", "-1", "0"}, 2, "-max-subscriptions -1: must not be negative"},
+		{[]string{"-max-retained", "-1", "0"}, 2, "-max-retained -1: must not be negative"},
 	} {
 		var out bytes.Buffer
 		cmd := exec.Command(serverBin, tc.args...)
@@ -303,5 +311,42 @@ func TestInteropPersistentSession(t *testing.T) {
 				p.waitLog(t, "Client "+id+" resumed its session with 5 queued messages")
 			})
 		}
+	}
+}
+
+// TestMetrics: -metrics serves the counters as Prometheus text and JSON,
+// and they move: a retained message beyond -max-retained is counted.
+func TestMetrics(t *testing.T) {
+	p := startServer(t, "-metrics", "127.0.0.1:0", "-max-retained", "1")
+	p.waitLog(t, "Metrics on http://")
+	url := regexp.MustCompile(`Metrics on (http://\S+)/metrics`).FindStringSubmatch(p.out.String())[1]
+	pub(t, p, "-r", "-t", "metrics/a", "-m", "kept")
+	pub(t, p, "-r", "-t", "metrics/b", "-m", "not kept")
+	get := func(path string) string {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return string(body)
+	}
+	prom := get("/metrics")
+	for _, want := range []string{
+		`pubsubx_retained_messages{engine="` + registry.Default() + `"} 1`,
+		`pubsubx_retained_not_kept_total{engine="` + registry.Default() + `"} 1`,
+		`pubsubx_messages_received_total{engine="` + registry.Default() + `"} 2`,
+		"# TYPE pubsubx_queued_bytes gauge", "# TYPE pubsubx_input_backlog_closed_total counter",
+	} {
+		if !strings.Contains(prom, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, prom)
+		}
+	}
+	var st struct{ Retained, DroppedRetained int }
+	if err := json.Unmarshal([]byte(get("/stats")), &st); err != nil || st.Retained != 1 || st.DroppedRetained != 1 {
+		t.Errorf("/stats: %+v, %v; want 1 retained, 1 not kept", st, err)
 	}
 }

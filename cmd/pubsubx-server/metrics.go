@@ -56,9 +56,10 @@ func writePrometheus(w http.ResponseWriter, st broker.Stats, engine string) {
 		reason string
 		n      int64
 	}{{"queue_full", st.DroppedQueueFull}, {"too_large", st.DroppedTooLarge}, {"expired", st.DroppedExpired},
-		{"session_ended", st.DroppedSessionExpired}, {"acl_denied", st.DroppedDenied}, {"retained_not_kept", st.DroppedRetained}} {
+		{"session_ended", st.DroppedSessionExpired}, {"acl_denied", st.DroppedDenied}} {
 		fmt.Fprintf(w, "pubsubx_messages_dropped_total{engine=%q,reason=%q} %d\n", engine, d.reason, d.n)
 	}
+	counter("retained_not_kept_total", "Retained messages routed but not retained: -max-retained reached.", st.DroppedRetained)
 	counter("slow_consumer_total", "Deliveries queued because a subscriber's outbound buffer was full.", st.SlowConsumer)
 	counter("protocol_errors_total", "Connections closed because of bad input.", st.ProtocolErrors)
 	counter("input_backlog_closed_total", "Connections closed because their unhandled input passed the engine's bound (netpoll).", st.InputBacklog)
