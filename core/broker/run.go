@@ -32,8 +32,11 @@ type run struct {
 	maxLen [2]int    // the largest single encoded message in bufs
 	topic  []byte    // the run's topic (a copy), for the ACL's read check
 
-	// separate lists the subscribers that take the run message by message.
+	// separate lists the subscribers that take the run message by message;
+	// parser and pub decode the run back for them (kept here: no allocation).
 	separate []*topics.Delivery[*clientSession]
+	parser   mqtt.Parser
+	pub      mqtt.Publish
 }
 
 // versionIndex maps a protocol version to its slot in run.bufs.
@@ -122,18 +125,18 @@ func (ws *workspace) deliverRunSeparately() {
 		ws.r = saved
 		ws.r.built = [4]bool{} // the variant buffers were reused meanwhile
 	}()
-	var parser mqtt.Parser
-	var pub mqtt.Publish
+	parser, pub := &rn.parser, &rn.pub
+	parser.Reset()
 	parser.Feed(rn.bufs[1])
 	for {
 		h, body, ok, err := parser.Next()
 		if err != nil || !ok {
 			return // the run holds only complete packets this broker encoded
 		}
-		if mqtt.DecodePublish(mqtt.V5, h.Flags, body, &pub) != nil {
+		if mqtt.DecodePublish(mqtt.V5, h.Flags, body, pub) != nil {
 			return
 		}
-		ws.r.begin(&pub, rn.from, nil)
+		ws.r.begin(pub, rn.from, nil)
 		for _, d := range rn.separate {
 			ws.deliver(d)
 		}
