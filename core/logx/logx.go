@@ -61,8 +61,9 @@ func (l *Logger) Enabled(level Level) bool {
 
 // Logf prints one line "LEVEL: message" when level is enabled. Control
 // characters in the message (a newline in a client identifier, say) are
-// escaped as \n, \r, \t or \xNN, so what clients send can never forge or
-// split a line.
+// escaped as \n, \r, \t or \xNN, and a backslash as \\, so what clients
+// send can never forge or split a line (a %q in the format shows its
+// escapes doubled).
 func (l *Logger) Logf(level Level, format string, args ...any) {
 	if !l.Enabled(level) {
 		return
@@ -93,13 +94,14 @@ func (l *Logger) Warnf(format string, args ...any) { l.Logf(Warn, format, args..
 // Errorf logs at Error level.
 func (l *Logger) Errorf(format string, args ...any) { l.Logf(Error, format, args...) }
 
-// escapeControls rewrites the ASCII control characters of b[from:] as Go-style
+// escapeControls rewrites the ASCII control characters of b[from:] (and the
+// backslash, so that no escape can be forged either) as Go-style
 // escapes and returns the extended slice; b is returned as is when it has
 // none (the common case, with no copying).
 func escapeControls(b []byte, from int) []byte {
 	first := -1
 	for i := from; i < len(b); i++ {
-		if b[i] < 0x20 || b[i] == 0x7f {
+		if b[i] < 0x20 || b[i] == 0x7f || b[i] == '\\' {
 			first = i
 			break
 		}
@@ -118,6 +120,8 @@ func escapeControls(b []byte, from int) []byte {
 			b = append(b, '\\', 'r')
 		case c == '\t':
 			b = append(b, '\\', 't')
+		case c == '\\':
+			b = append(b, '\\', '\\')
 		case c < 0x20 || c == 0x7f:
 			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 		default:

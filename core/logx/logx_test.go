@@ -33,8 +33,8 @@ func TestLevels(t *testing.T) {
 func TestControlCharactersEscaped(t *testing.T) {
 	var out bytes.Buffer
 	l := New(&out, Info)
-	l.Infof("Client %s connected", "evil\nWARN: FORGED LINE\r\t\x00\x7fé")
-	want := `INFO: Client evil\nWARN: FORGED LINE\r\t\x00\x7fé connected` + "\n"
+	l.Infof("Client %s connected", "evil\nWARN: FORGED LINE\r\t\x00\x7fé \\n")
+	want := `INFO: Client evil\nWARN: FORGED LINE\r\t\x00\x7fé \\n connected` + "\n"
 	if out.String() != want {
 		t.Fatalf("got %q, want %q", out.String(), want)
 	}
