@@ -30,7 +30,8 @@
 // (stdin a pipe or file: scripted use) commands are read line by line and
 // no prompt is printed, so stdout holds only the INFO, ERROR and
 // "[topic] payload" lines, in order. The end of the input is EXIT. A
-// scripted run exits with status 1 if any command printed an ERROR line.
+// scripted run exits with status 1 if it printed any ERROR line (a failed
+// command, a lost connection).
 package main
 
 import (
