@@ -43,7 +43,8 @@ func BuildServer(ctx context.Context, root, dir string) (string, error) {
 }
 
 // Commit describes the source at root: the commit, with "+dirty" when
-// tracked files have changes; "" outside a git work tree.
+// tracked files outside results/ have changes (the measurements a run
+// writes there are not the source it measured); "" outside a git work tree.
 func Commit(root string) string {
 	git := func(args ...string) string {
 		cmd := exec.Command("git", args...)
@@ -58,7 +59,7 @@ func Commit(root string) string {
 	if head == "" {
 		return ""
 	}
-	if git("status", "--porcelain", "--untracked-files=no") != "" {
+	if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results") != "" {
 		head += "+dirty"
 	}
 	return head
