@@ -58,6 +58,7 @@ loadgen: build ## one scenario against a running broker at ADDR (default 127.0.0
 compare: build ## every engine and mosquitto, each scenario into results/DATE_NAME (COMPARE_FLAGS=...)
 	$(COMPARE) -name fanout-100-max -scenario fanout -subs 100 -mode max
 	$(COMPARE) -name fanout-1000-max -scenario fanout -subs 1000 -mode max -window 1000000
+	$(COMPARE) -name fanout-1000-max-window64k -scenario fanout -subs 1000 -mode max -window 65536
 	$(COMPARE) -name fanout-100-at-1000 -scenario fanout -subs 100 -rate 1000
 	$(COMPARE) -name fanout-100-at-200 -scenario fanout -subs 100 -rate 200
 	$(COMPARE) -name churn-100-at-1000 -scenario churn -subs 100 -rate 1000
